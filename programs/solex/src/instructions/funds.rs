@@ -1,0 +1,81 @@
+//! deposit and withdraw: token transfers between a trader's wallet and the market's
+//! vaults, credited to or debited from the trader's available balance.
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+use super::token::{asset_of, transfer};
+use crate::error::SolexError;
+use crate::events::{Deposited, Withdrawn};
+use crate::state::{Market, Trader};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct MoveFunds<'info> {
+    pub owner: Signer<'info>,
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(
+        mut,
+        has_one = owner @ SolexError::NotOwner,
+        has_one = market @ SolexError::WrongMarket,
+    )]
+    pub trader: AccountLoader<'info, Trader>,
+    /// The owner's token account (source of a deposit, destination of a withdrawal).
+    #[account(mut, token::mint = mint, token::token_program = token_program)]
+    pub wallet: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mint::token_program = token_program)]
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn handle_deposit(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
+    require!(amount > 0, SolexError::ZeroAmount);
+    let a = &ctx.accounts;
+    let asset = asset_of(&*a.market.load()?, &a.mint.key(), &a.vault.key())?;
+    transfer(&a.token_program, &a.wallet, &a.vault, &a.mint, a.owner.to_account_info(), &[], amount)?;
+
+    let available = a.trader.load_mut()?.credit(asset, amount)?;
+    let event = Deposited {
+        market: a.market.key(),
+        seq: a.market.load_mut()?.next_event_seq(),
+        trader: a.trader.key(),
+        mint: a.mint.key(),
+        amount,
+        available,
+    };
+    emit_cpi!(event);
+    Ok(())
+}
+
+pub fn handle_withdraw(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
+    require!(amount > 0, SolexError::ZeroAmount);
+    let a = &ctx.accounts;
+    let mut trader = a.trader.load_mut()?;
+    let market = a.market.load()?;
+    let asset = asset_of(&market, &a.mint.key(), &a.vault.key())?;
+    let remaining = trader.debit(asset, amount)?;
+    drop(trader);
+
+    transfer(
+        &a.token_program,
+        &a.vault,
+        &a.wallet,
+        &a.mint,
+        a.market.to_account_info(),
+        &[&market.signer_seeds()],
+        amount,
+    )?;
+    drop(market);
+    let event = Withdrawn {
+        market: a.market.key(),
+        seq: a.market.load_mut()?.next_event_seq(),
+        trader: a.trader.key(),
+        mint: a.mint.key(),
+        amount,
+        available: remaining,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

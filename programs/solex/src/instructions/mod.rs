@@ -1,0 +1,12 @@
+mod cancel_order;
+mod create_market;
+mod create_trader;
+mod funds;
+mod place_order;
+mod token;
+
+pub use cancel_order::*;
+pub use create_market::*;
+pub use create_trader::*;
+pub use funds::*;
+pub use place_order::*;

@@ -1,0 +1,20 @@
+# Pinned versions and cache locations shared by every script. Source it; do not run it.
+# Caches live outside the repository so a fresh clone (and CI) reuses them.
+SOLEX_CACHE="${SOLEX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/solex}"
+
+LLVM_DEB_VERSION="1:23.1.4-2"        # Debian sid libllvm23: BPF backend with stack arguments
+LLVM_DIR="$SOLEX_CACHE/llvm-23.1.4-2"
+SBPF_LINKER_VERSION="0.2.6"
+SBPF_LINKER="$SOLEX_CACHE/sbpf-linker-$SBPF_LINKER_VERSION/bin/sbpf-linker"
+SBF_RUSTC="/usr/bin/rustc"           # Debian rustc-web: exact std sources ship as rust-web-src
+SBF_CARGO="/usr/bin/cargo"
+RUST_SRC_LIBRARY="/usr/lib/rustlib/src/rust/library"
+AGAVE_VERSION="4.2.2"
+VALIDATOR_ROOT="$SOLEX_CACHE/validator/agave-$AGAVE_VERSION"
+SOLANA_TEST_VALIDATOR="$VALIDATOR_ROOT/bin/solana-test-validator"
+
+say() { printf '\033[1m[solex]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[solex] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+sbf_rustc_version() { "$SBF_RUSTC" --version 2>/dev/null | awk '{print $2}'; }
+std_overlay_dir() { echo "$SOLEX_CACHE/std-overlay-$(sbf_rustc_version)/library"; }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job: a local Solex exchange. Sets up the toolchain if needed, builds the
+# program, starts solana-test-validator with it deployed on 127.0.0.1:8899 (or free
+# ports if taken), creates a demo market with two funded wallets, prints their
+# addresses and keypair files, and runs until Ctrl-C.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+"$here/setup.sh" packages sbf validator
+"$here/build-sbf.sh"
+exec cargo run --quiet --ignore-rust-version -p solex-tests --bin localnet -- "${1:-target/localnet}"

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Installs everything the project builds and tests with, idempotently.
+#   scripts/setup.sh            all steps
+#   scripts/setup.sh STEP...    some of: packages sbf validator services
+# Nothing is written into the repository; see scripts/env.sh for the cache layout.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$here/env.sh"
+mkdir -p "$SOLEX_CACHE/logs"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  if [ $apt_updated = 0 ]; then as_root apt-get update -qq || die "apt-get update failed"; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+step_packages() {
+  say "step packages: Debian build dependencies and the rustc-web toolchain"
+  # rustc-web/cargo-web/rust-web-src: a rustc whose exact std sources we can rebuild for SBF.
+  apt_install build-essential pkg-config cmake clang libclang-dev libudev-dev libssl-dev \
+    protobuf-compiler patchelf python3-pyelftools rustc-web cargo-web rust-web-src
+  [ -x "$SBF_RUSTC" ] || die "$SBF_RUSTC missing after installing rustc-web"
+  [ -d "$RUST_SRC_LIBRARY/std" ] || die "$RUST_SRC_LIBRARY missing after installing rust-web-src"
+  command -v cargo >/dev/null || die "host cargo (rustup stable) not found on PATH"
+}
+
+step_llvm() {
+  if [ -f "$LLVM_DIR/.ok" ]; then say "LLVM 23 ready at $LLVM_DIR"; return; fi
+  say "step llvm: Debian sid libllvm23 $LLVM_DEB_VERSION, patched to load on glibc $(ldd --version | head -1 | awk '{print $NF}')"
+  local apt="$SOLEX_CACHE/apt-sid"
+  mkdir -p "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main" > "$apt/sources.list"
+  # A private apt state: the system's apt stays on its own release.
+  local o=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+           -o "Dir::State=$apt/state" -o "Dir::Cache=$apt/cache"
+           -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null)
+  apt-get "${o[@]}" update -qq 2>/dev/null || die "could not read Debian sid's package index"
+  (cd "$apt/debs" && apt-get "${o[@]}" download "libllvm23=$LLVM_DEB_VERSION" 2>&1) \
+    || die "Debian sid no longer has libllvm23=$LLVM_DEB_VERSION; pick the current version (apt-cache policy libllvm23 against sid), check it still loads, and update LLVM_DEB_VERSION in scripts/env.sh"
+  rm -rf "$LLVM_DIR.tmp"; mkdir -p "$LLVM_DIR.tmp/lib"
+  dpkg-deb -x "$apt"/debs/libllvm23_*.deb "$LLVM_DIR.tmp/x"
+  local so; so=$(find "$LLVM_DIR.tmp/x" -name 'libLLVM.so.23*' -type f | head -1)
+  [ -n "$so" ] || die "libLLVM.so.23 not found in the libllvm23 package"
+  local lib="$LLVM_DIR.tmp/lib"; cp "$so" "$lib/libLLVM.so.23.1"
+  ln -sf libLLVM.so.23.1 "$lib/libLLVM.so"; ln -sf libLLVM.so.23.1 "$lib/libLLVM-23.so"
+  # 1) libxml2.so.16 -> bookworm's .so.2: LLVM touches libxml2 only for Windows manifests.
+  patchelf --replace-needed libxml2.so.16 libxml2.so.2 "$lib/libLLVM.so.23.1"
+  # 2) the eight GLIBC_2.38 symbols lose their version; 3) the version needs are rewritten.
+  local s; for s in __isoc23_strtol __isoc23_strtoll __isoc23_strtoul __isoc23_strtoull __isoc23_sscanf __isoc23_scanf fmod fmodf; do
+    patchelf --clear-symbol-version "$s" "$lib/libLLVM.so.23.1"
+  done
+  /usr/bin/python3 "$here/toolchain/patch_glibc_needs.py" "$lib/libLLVM.so.23.1"
+  # 4) the __isoc23_* entry points, provided by a shim found through $ORIGIN.
+  cc -shared -fPIC -O2 -o "$lib/libisoc23_shim.so" "$here/toolchain/isoc23_shim.c"
+  patchelf --add-needed libisoc23_shim.so --set-rpath '$ORIGIN' "$lib/libLLVM.so.23.1"
+  rm -rf "$LLVM_DIR.tmp/x"
+  local v; v=$(/usr/bin/python3 - "$lib/libLLVM.so.23.1" <<'PY'
+import ctypes, sys
+l = ctypes.CDLL(sys.argv[1]); a, b, c = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+l.LLVMGetVersion(ctypes.byref(a), ctypes.byref(b), ctypes.byref(c)); l.LLVMInitializeBPFTarget
+print(f"{a.value}.{b.value}.{c.value}")
+PY
+) || die "patched libLLVM does not load: see the output above"
+  say "libLLVM loads, version $v, BPF target present"
+  rm -rf "$LLVM_DIR"; mv "$LLVM_DIR.tmp" "$LLVM_DIR"; touch "$LLVM_DIR/.ok"
+}
+
+step_linker() {
+  if [ -x "$SBPF_LINKER" ]; then say "sbpf-linker $SBPF_LINKER_VERSION ready"; return; fi
+  say "step linker: building sbpf-linker $SBPF_LINKER_VERSION against LLVM 23 (a few minutes; log in $SOLEX_CACHE/logs/sbpf-linker.log)"
+  LLVM_PREFIX="$LLVM_DIR" LLVM_SYS_231_PREFIX="$LLVM_DIR" \
+  RUSTFLAGS="-C link-arg=-Wl,-rpath,$LLVM_DIR/lib -L $LLVM_DIR/lib" \
+  CARGO_TARGET_DIR="$SOLEX_CACHE/build/sbpf-linker" \
+    cargo install "sbpf-linker@$SBPF_LINKER_VERSION" --locked --no-default-features --features bpf-linker/llvm-23 \
+      --root "$(dirname "$(dirname "$SBPF_LINKER")")" >"$SOLEX_CACHE/logs/sbpf-linker.log" 2>&1 \
+    || die "building sbpf-linker failed; see $SOLEX_CACHE/logs/sbpf-linker.log"
+}
+
+step_std() {
+  local dir; dir=$(std_overlay_dir)
+  if [ -f "$dir/.ok" ]; then say "std overlay ready at $dir"; return; fi
+  say "step std: std sources of rustc $(sbf_rustc_version) patched for target_os = \"solana\""
+  python3 "$here/toolchain/std_overlay.py" "$RUST_SRC_LIBRARY" "$dir"
+  touch "$dir/.ok"
+}
+
+step_sbf() { step_packages; step_llvm; step_linker; step_std; }
+
+step_validator() {
+  if [ -x "$SOLANA_TEST_VALIDATOR" ] && "$SOLANA_TEST_VALIDATOR" --version | grep -q "$AGAVE_VERSION"; then
+    say "solana-test-validator $AGAVE_VERSION ready"; return
+  fi
+  step_packages
+  say "step validator: building solana-test-validator (agave $AGAVE_VERSION) from crates.io; about an hour on 2 cores, once (log: $SOLEX_CACHE/logs/validator-build.log)"
+  CARGO_TARGET_DIR="$SOLEX_CACHE/validator-build" \
+    cargo install "agave-validator@$AGAVE_VERSION" --locked --bin solana-test-validator --root "$VALIDATOR_ROOT" \
+      >"$SOLEX_CACHE/logs/validator-build.log" 2>&1 \
+    || die "building solana-test-validator failed; see $SOLEX_CACHE/logs/validator-build.log"
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+
+step_services() {
+  if pg_up; then say "PostgreSQL reachable at 127.0.0.1:5432"; else
+    say "PostgreSQL not reachable: installing and starting it"
+    apt_install postgresql
+    local ver; ver=$(ls /etc/postgresql | sort -V | tail -1)
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+    for _ in $(seq 30); do pg_up && break; sleep 1; done
+    pg_up || die "PostgreSQL did not start; check 'pg_lsclusters'"
+  fi
+  if redis_up; then say "Redis reachable at 127.0.0.1:6379"; else
+    say "Redis not reachable: installing and starting it"
+    apt_install redis-server
+    as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+    for _ in $(seq 30); do redis_up && break; sleep 1; done
+    redis_up || die "Redis did not start"
+  fi
+}
+
+steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(packages sbf validator services)
+for step in "${steps[@]}"; do
+  case "$step" in
+    packages|sbf|llvm|linker|std|validator|services) start=$(date +%s); "step_$step"; say "$step: done in $(( $(date +%s) - start ))s" ;;
+    *) die "unknown step '$step' (packages sbf validator services)" ;;
+  esac
+done

@@ -1,0 +1,173 @@
+//! Instruction builders. Account order and data come from the program's own
+//! Anchor-generated types, so they cannot drift from the program.
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{InstructionData, ToAccountMetas};
+use solex::state::Side;
+use solex::{accounts, instruction, CreateMarketArgs, PlaceOrderArgs, ID};
+
+use crate::pda;
+
+fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: ID, accounts: accounts.to_account_metas(None), data: data.data() }
+}
+
+/// Addresses a market's instructions need, derived once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketKeys {
+    pub market: Pubkey,
+    pub base_mint: Pubkey,
+    pub quote_mint: Pubkey,
+    pub base_vault: Pubkey,
+    pub quote_vault: Pubkey,
+    pub bids: Pubkey,
+    pub asks: Pubkey,
+}
+
+impl MarketKeys {
+    pub fn new(base_mint: Pubkey, quote_mint: Pubkey, market_id: u64, bids: Pubkey, asks: Pubkey) -> Self {
+        let market = pda::market(&base_mint, &quote_mint, market_id);
+        Self {
+            market,
+            base_mint,
+            quote_mint,
+            base_vault: pda::base_vault(&market),
+            quote_vault: pda::quote_vault(&market),
+            bids,
+            asks,
+        }
+    }
+
+    /// From a decoded market account.
+    pub fn from_market(market: Pubkey, m: &solex::state::Market) -> Self {
+        Self {
+            market,
+            base_mint: m.base_mint,
+            quote_mint: m.quote_mint,
+            base_vault: m.base_vault,
+            quote_vault: m.quote_vault,
+            bids: m.bids,
+            asks: m.asks,
+        }
+    }
+
+    /// The vault holding `mint` (which must be the base or the quote mint).
+    pub fn vault_for(&self, mint: &Pubkey) -> Pubkey {
+        if *mint == self.base_mint {
+            self.base_vault
+        } else {
+            self.quote_vault
+        }
+    }
+}
+
+/// `create_market`. The book accounts must already exist: created with
+/// `BookSide::LEN` bytes and owned by the program (see `solex::state::BookSide`).
+#[allow(clippy::too_many_arguments)]
+pub fn create_market(
+    payer: Pubkey,
+    authority: Pubkey,
+    keys: &MarketKeys,
+    base_token_program: Pubkey,
+    quote_token_program: Pubkey,
+    args: CreateMarketArgs,
+) -> Instruction {
+    ix(
+        accounts::CreateMarket {
+            payer,
+            authority,
+            market: keys.market,
+            base_mint: keys.base_mint,
+            quote_mint: keys.quote_mint,
+            base_vault: keys.base_vault,
+            quote_vault: keys.quote_vault,
+            bids: keys.bids,
+            asks: keys.asks,
+            base_token_program,
+            quote_token_program,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::CreateMarket { args },
+    )
+}
+
+pub fn create_trader(payer: Pubkey, owner: Pubkey, market: Pubkey) -> Instruction {
+    ix(
+        accounts::CreateTrader {
+            payer,
+            owner,
+            market,
+            trader: pda::trader(&market, &owner),
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::CreateTrader {},
+    )
+}
+
+fn move_funds(
+    owner: Pubkey,
+    keys: &MarketKeys,
+    wallet: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+) -> accounts::MoveFunds {
+    accounts::MoveFunds {
+        owner,
+        market: keys.market,
+        trader: pda::trader(&keys.market, &owner),
+        wallet,
+        vault: keys.vault_for(&mint),
+        mint,
+        token_program,
+        event_authority: pda::event_authority(),
+        program: ID,
+    }
+}
+
+/// Deposit `amount` atoms of `mint` from the owner's token account `wallet`.
+pub fn deposit(
+    owner: Pubkey,
+    keys: &MarketKeys,
+    wallet: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(move_funds(owner, keys, wallet, mint, token_program), instruction::Deposit { amount })
+}
+
+/// Withdraw `amount` available atoms of `mint` to the owner's token account `wallet`.
+pub fn withdraw(
+    owner: Pubkey,
+    keys: &MarketKeys,
+    wallet: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(move_funds(owner, keys, wallet, mint, token_program), instruction::Withdraw { amount })
+}
+
+fn order_book(owner: Pubkey, keys: &MarketKeys) -> accounts::OrderBook {
+    accounts::OrderBook {
+        owner,
+        market: keys.market,
+        trader: pda::trader(&keys.market, &owner),
+        bids: keys.bids,
+        asks: keys.asks,
+        event_authority: pda::event_authority(),
+        program: ID,
+    }
+}
+
+pub fn place_order(owner: Pubkey, keys: &MarketKeys, args: PlaceOrderArgs) -> Instruction {
+    ix(order_book(owner, keys), instruction::PlaceOrder { args })
+}
+
+pub fn cancel_order(owner: Pubkey, keys: &MarketKeys, side: Side, order_id: u128) -> Instruction {
+    ix(order_book(owner, keys), instruction::CancelOrder { side, order_id })
+}

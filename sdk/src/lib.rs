@@ -1,0 +1,16 @@
+//! Client SDK for the Solex program, shared by the CLI, crank, indexer and tests.
+//!
+//! Account layouts, events and error codes are the program crate's own types
+//! (re-exported here), so nothing is declared twice.
+pub mod accounts;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod pda;
+
+pub use anchor_lang::prelude::Pubkey;
+pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+pub use solex::error::SolexError;
+pub use solex::events as event_types;
+pub use solex::state::{order_id, order_id_parts, BookSide, Market, RestingOrder, Side, Trader, BOOK_CAPACITY};
+pub use solex::{CreateMarketArgs, PlaceOrderArgs, ID as PROGRAM_ID};

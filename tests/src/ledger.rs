@@ -1,0 +1,51 @@
+//! What a test needs from a chain, implemented by LiteSVM and by the validator.
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use solana_keypair::Keypair;
+use solex_sdk::events::{decode_event, SolexEvent};
+
+/// A transaction that landed.
+#[derive(Debug, Clone)]
+pub struct Landed {
+    pub signature: String,
+    pub compute_units: u64,
+    pub events: Vec<SolexEvent>,
+    pub return_data: Vec<u8>,
+    pub logs: Vec<String>,
+}
+
+/// A transaction the chain rejected.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("transaction failed: {error} (custom code {custom_code:?})")]
+pub struct Rejected {
+    pub error: String,
+    /// `Custom(n)` instruction error, when the program returned one.
+    pub custom_code: Option<u32>,
+    pub logs: Vec<String>,
+}
+
+pub type TxResult = Result<Landed, Rejected>;
+
+pub trait Ledger {
+    /// Signs with `signers` (the first pays) and sends one transaction.
+    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult;
+    fn account_data(&self, key: &Pubkey) -> Option<Vec<u8>>;
+    fn lamports(&self, key: &Pubkey) -> u64;
+    fn rent_exempt(&self, len: usize) -> u64;
+    fn airdrop(&mut self, to: &Pubkey, lamports: u64);
+}
+
+/// Events in a transaction's inner instructions: the program's self-CPIs.
+pub fn events_from_inner(account_keys: &[Pubkey], inner: impl IntoIterator<Item = (u8, Vec<u8>)>) -> Vec<SolexEvent> {
+    inner
+        .into_iter()
+        .filter(|(program, _)| account_keys.get(*program as usize) == Some(&solex::ID))
+        .filter_map(|(_, data)| decode_event(&data).ok())
+        .collect()
+}
+
+/// The `Custom(n)` code inside a transaction error's text form.
+pub fn custom_code(error: &str) -> Option<u32> {
+    let at = error.find("Custom(")? + "Custom(".len();
+    error[at..].split(')').next()?.parse().ok()
+}

@@ -1,0 +1,233 @@
+//! Building blocks for scenarios: mints, token accounts, markets and funded
+//! traders, over any [`Ledger`].
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_signer::Signer;
+use solex_sdk::accounts::{decode, decode_boxed};
+use solex_sdk::instructions::{self as ix, MarketKeys};
+use solex_sdk::{pda, BookSide, CreateMarketArgs, Market, Trader};
+use spl_token_interface::state::{Account as TokenAccount, Mint};
+
+use crate::ledger::{Landed, Ledger};
+
+pub const TOKEN_PROGRAM: Pubkey = spl_token_interface::ID;
+
+fn create_account_ix(ledger: &dyn Ledger, payer: &Pubkey, new: &Pubkey, len: usize, owner: &Pubkey) -> Instruction {
+    solana_system_interface::instruction::create_account(payer, new, ledger.rent_exempt(len), len as u64, owner)
+}
+
+/// A new SPL mint whose mint authority is `payer`.
+pub fn create_mint(ledger: &mut dyn Ledger, payer: &Keypair, decimals: u8) -> Pubkey {
+    let mint = Keypair::new();
+    let ixs = [
+        create_account_ix(ledger, &payer.pubkey(), &mint.pubkey(), Mint::LEN, &TOKEN_PROGRAM),
+        spl_token_interface::instruction::initialize_mint2(
+            &TOKEN_PROGRAM,
+            &mint.pubkey(),
+            &payer.pubkey(),
+            None,
+            decimals,
+        )
+        .expect("initialize_mint2"),
+    ];
+    ledger.send(&ixs, &[payer, &mint]).expect("create mint");
+    mint.pubkey()
+}
+
+/// A new token account of `mint` owned by `owner`, funded with `amount` minted by `mint_authority`.
+pub fn create_token_account(
+    ledger: &mut dyn Ledger,
+    payer: &Keypair,
+    mint: &Pubkey,
+    owner: &Pubkey,
+    mint_authority: &Keypair,
+    amount: u64,
+) -> Pubkey {
+    let account = Keypair::new();
+    let mut ixs = vec![
+        create_account_ix(ledger, &payer.pubkey(), &account.pubkey(), TokenAccount::LEN, &TOKEN_PROGRAM),
+        spl_token_interface::instruction::initialize_account3(&TOKEN_PROGRAM, &account.pubkey(), mint, owner)
+            .expect("initialize_account3"),
+    ];
+    if amount > 0 {
+        ixs.push(
+            spl_token_interface::instruction::mint_to(
+                &TOKEN_PROGRAM,
+                mint,
+                &account.pubkey(),
+                &mint_authority.pubkey(),
+                &[],
+                amount,
+            )
+            .expect("mint_to"),
+        );
+    }
+    let mut signers = vec![payer, &account];
+    if mint_authority.pubkey() != payer.pubkey() {
+        signers.push(mint_authority);
+    }
+    ledger.send(&ixs, &signers).expect("create token account");
+    account.pubkey()
+}
+
+pub fn token_balance(ledger: &dyn Ledger, account: &Pubkey) -> u64 {
+    let data = ledger.account_data(account).expect("token account exists");
+    TokenAccount::unpack(&data[..TokenAccount::LEN]).expect("token account").amount
+}
+
+/// The instructions that create a market's two book accounts and the market.
+pub fn create_market_ixs(
+    ledger: &dyn Ledger,
+    payer: &Keypair,
+    authority: &Pubkey,
+    base_mint: Pubkey,
+    quote_mint: Pubkey,
+    args: CreateMarketArgs,
+) -> (MarketKeys, [Keypair; 2], Vec<Instruction>) {
+    let (bids, asks) = (Keypair::new(), Keypair::new());
+    let keys = MarketKeys::new(base_mint, quote_mint, args.market_id, bids.pubkey(), asks.pubkey());
+    let ixs = vec![
+        create_account_ix(ledger, &payer.pubkey(), &bids.pubkey(), BookSide::LEN, &solex::ID),
+        create_account_ix(ledger, &payer.pubkey(), &asks.pubkey(), BookSide::LEN, &solex::ID),
+        ix::create_market(payer.pubkey(), *authority, &keys, TOKEN_PROGRAM, TOKEN_PROGRAM, args),
+    ];
+    (keys, [bids, asks], ixs)
+}
+
+pub fn create_market(
+    ledger: &mut dyn Ledger,
+    payer: &Keypair,
+    base_mint: Pubkey,
+    quote_mint: Pubkey,
+    args: CreateMarketArgs,
+) -> (MarketKeys, Landed) {
+    let (keys, [bids, asks], ixs) = create_market_ixs(ledger, payer, &payer.pubkey(), base_mint, quote_mint, args);
+    let landed = ledger.send(&ixs, &[payer, &bids, &asks]).expect("create market");
+    (keys, landed)
+}
+
+pub fn market(ledger: &dyn Ledger, key: &Pubkey) -> Market {
+    decode(&ledger.account_data(key).expect("market exists")).expect("market decodes")
+}
+
+pub fn trader_account(ledger: &dyn Ledger, market: &Pubkey, owner: &Pubkey) -> Trader {
+    decode(&ledger.account_data(&pda::trader(market, owner)).expect("trader exists")).expect("trader decodes")
+}
+
+pub fn book(ledger: &dyn Ledger, key: &Pubkey) -> Box<BookSide> {
+    decode_boxed(&ledger.account_data(key).expect("book exists")).expect("book decodes")
+}
+
+/// A wallet with lamports, base and quote token accounts, and a trader account on a market.
+pub struct Wallet {
+    pub keypair: Keypair,
+    pub base: Pubkey,
+    pub quote: Pubkey,
+}
+
+impl Wallet {
+    pub fn pubkey(&self) -> Pubkey {
+        self.keypair.pubkey()
+    }
+}
+
+/// A market with its mints, the mint authority, and helpers for the common steps.
+pub struct TestMarket {
+    pub keys: MarketKeys,
+    pub mint_authority: Keypair,
+}
+
+impl TestMarket {
+    /// Two fresh mints (base 9 decimals, quote 6) and a market over them.
+    pub fn create(ledger: &mut dyn Ledger, args: CreateMarketArgs) -> (Self, Landed) {
+        let mint_authority = Keypair::new();
+        ledger.airdrop(&mint_authority.pubkey(), 100_000_000_000);
+        let base = create_mint(ledger, &mint_authority, 9);
+        let quote = create_mint(ledger, &mint_authority, 6);
+        let (keys, landed) = create_market(ledger, &mint_authority, base, quote, args);
+        (Self { keys, mint_authority }, landed)
+    }
+
+    /// `keypair` funded with SOL and `base`/`quote` tokens in new token accounts, with a trader account.
+    pub fn wallet_from(&self, ledger: &mut dyn Ledger, keypair: Keypair, base: u64, quote: u64) -> Wallet {
+        ledger.airdrop(&keypair.pubkey(), 10_000_000_000);
+        let owner = keypair.pubkey();
+        let base = create_token_account(
+            ledger,
+            &self.mint_authority,
+            &self.keys.base_mint,
+            &owner,
+            &self.mint_authority,
+            base,
+        );
+        let quote = create_token_account(
+            ledger,
+            &self.mint_authority,
+            &self.keys.quote_mint,
+            &owner,
+            &self.mint_authority,
+            quote,
+        );
+        ledger.send(&[ix::create_trader(owner, owner, self.keys.market)], &[&keypair]).expect("create trader");
+        Wallet { keypair, base, quote }
+    }
+
+    pub fn wallet(&self, ledger: &mut dyn Ledger, base: u64, quote: u64) -> Wallet {
+        self.wallet_from(ledger, Keypair::new(), base, quote)
+    }
+
+    pub fn deposit_ix(&self, w: &Wallet, mint: Pubkey, amount: u64) -> Instruction {
+        let wallet = if mint == self.keys.base_mint { w.base } else { w.quote };
+        ix::deposit(w.pubkey(), &self.keys, wallet, mint, TOKEN_PROGRAM, amount)
+    }
+
+    pub fn withdraw_ix(&self, w: &Wallet, mint: Pubkey, amount: u64) -> Instruction {
+        let wallet = if mint == self.keys.base_mint { w.base } else { w.quote };
+        ix::withdraw(w.pubkey(), &self.keys, wallet, mint, TOKEN_PROGRAM, amount)
+    }
+
+    /// Vault balances equal the sum of the traders' available + locked balances.
+    pub fn assert_conserved(&self, ledger: &dyn Ledger, wallets: &[&Wallet]) {
+        let (mut base, mut quote) = (0u64, 0u64);
+        for w in wallets {
+            let t = trader_account(ledger, &self.keys.market, &w.pubkey());
+            base += t.base_available + t.base_locked;
+            quote += t.quote_available + t.quote_locked;
+        }
+        assert_eq!(token_balance(ledger, &self.keys.base_vault), base, "base vault != sum of trader balances");
+        assert_eq!(token_balance(ledger, &self.keys.quote_vault), quote, "quote vault != sum of trader balances");
+    }
+}
+
+/// Raw data of accounts, to prove a rejected transaction changed nothing.
+pub struct Snapshot(Vec<(Pubkey, Option<Vec<u8>>, u64)>);
+
+impl Snapshot {
+    pub fn take(ledger: &dyn Ledger, keys: &[Pubkey]) -> Self {
+        Self(keys.iter().map(|k| (*k, ledger.account_data(k), ledger.lamports(k))).collect())
+    }
+
+    pub fn assert_unchanged(&self, ledger: &dyn Ledger) {
+        for (key, data, lamports) in &self.0 {
+            assert!(ledger.account_data(key) == *data, "account {key} data changed");
+            assert_eq!(ledger.lamports(key), *lamports, "account {key} lamports changed");
+        }
+    }
+}
+
+/// Asserts a transaction was rejected with this program error.
+pub fn assert_program_error(result: crate::ledger::TxResult, expected: solex::error::SolexError) {
+    match result {
+        Ok(landed) => panic!("expected {expected:?}, but the transaction landed: {:?}", landed.logs),
+        Err(rejected) => assert_eq!(
+            rejected.custom_code,
+            Some(u32::from(expected)),
+            "expected {expected:?} ({}), got {}\n{}",
+            u32::from(expected),
+            rejected.error,
+            rejected.logs.join("\n")
+        ),
+    }
+}
