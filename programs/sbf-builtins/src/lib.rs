@@ -15,6 +15,7 @@
 //! remaining `sret` libcall.
 #![no_std]
 #![cfg_attr(target_os = "solana", feature(abi_unadjusted))]
+#![cfg_attr(target_os = "solana", allow(internal_features))]
 
 #[inline(always)]
 fn halves(x: u128) -> (u64, u64) {
