@@ -128,3 +128,88 @@ impl BookSide {
         order
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn empty(side: Side) -> Box<BookSide> {
+        let mut book: Box<BookSide> = bytemuck::zeroed_box();
+        book.side = side.as_u8();
+        book
+    }
+
+    /// The reference: every resting order in priority order, best first, by a plain sort.
+    fn reference(side: Side, orders: &[(u64, u64)]) -> Vec<(u64, u64)> {
+        let mut v = orders.to_vec();
+        v.sort_by(|a, b| match side {
+            Side::Bid => b.0.cmp(&a.0).then(a.1.cmp(&b.1)),
+            Side::Ask => a.0.cmp(&b.0).then(a.1.cmp(&b.1)),
+        });
+        v
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u64),
+        Remove(usize),
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        prop::collection::vec(
+            prop_oneof![3 => (1u64..50).prop_map(Op::Insert), 1 => any::<usize>().prop_map(Op::Remove)],
+            1..300,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn book_matches_reference_model(bid in any::<bool>(), ops in ops()) {
+            let side = if bid { Side::Bid } else { Side::Ask };
+            let mut book = empty(side);
+            let mut model: Vec<(u64, u64)> = vec![];
+            let mut seq = 0;
+            for op in ops {
+                match op {
+                    Op::Insert(price) => {
+                        seq += 1;
+                        book.insert(RestingOrder { price, seq, qty_lots: 1, ..Default::default() }).unwrap();
+                        model.push((price, seq));
+                    }
+                    Op::Remove(i) if !model.is_empty() => {
+                        let (price, seq) = model.remove(i % model.len());
+                        let at = book.find(order_id(price, seq)).expect("resting order is found by id");
+                        let removed = book.remove(at);
+                        prop_assert_eq!((removed.price, removed.seq), (price, seq));
+                    }
+                    Op::Remove(_) => {}
+                }
+                let expected = reference(side, &model);
+                let actual: Vec<_> = book.orders().iter().rev().map(|o| (o.price, o.seq)).collect();
+                prop_assert_eq!(&actual, &expected);
+                prop_assert_eq!(book.best().map(|o| (o.price, o.seq)), expected.first().copied());
+                // Slots past len are cleared, so no stale order can reappear.
+                prop_assert!(book.orders[book.len as usize..].iter().all(|o| *o == RestingOrder::default()));
+            }
+        }
+    }
+
+    #[test]
+    fn crossing_and_capacity() {
+        let mut asks = empty(Side::Ask);
+        assert!(!asks.crosses(1_000));
+        asks.insert(RestingOrder { price: 100, seq: 1, ..Default::default() }).unwrap();
+        assert!(asks.crosses(100) && asks.crosses(101) && !asks.crosses(99));
+        let mut bids = empty(Side::Bid);
+        bids.insert(RestingOrder { price: 100, seq: 1, ..Default::default() }).unwrap();
+        assert!(bids.crosses(100) && bids.crosses(99) && !bids.crosses(101));
+        assert!(bids.insert(RestingOrder { price: 100, seq: 1, ..Default::default() }).is_err(), "duplicate id");
+        for seq in 2..=BOOK_CAPACITY as u64 {
+            bids.insert(RestingOrder { price: seq % 7 + 1, seq, ..Default::default() }).unwrap();
+        }
+        assert_eq!(bids.len as usize, BOOK_CAPACITY);
+        let full = bids.insert(RestingOrder { price: 5, seq: 99_999, ..Default::default() });
+        assert_eq!(full.unwrap_err(), crate::error::SolexError::BookFull.into());
+    }
+}
