@@ -110,7 +110,7 @@ redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 
 step_services() {
   if pg_up; then say "PostgreSQL reachable at 127.0.0.1:5432"; else
-    say "PostgreSQL not reachable: installing and starting it"
+    say "PostgreSQL not reachable: installing (if needed) and starting it"
     apt_install postgresql
     local ver; ver=$(ls /etc/postgresql | sort -V | tail -1)
     as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
@@ -118,7 +118,7 @@ step_services() {
     pg_up || die "PostgreSQL did not start; check 'pg_lsclusters'"
   fi
   if redis_up; then say "Redis reachable at 127.0.0.1:6379"; else
-    say "Redis not reachable: installing and starting it"
+    say "Redis not reachable: installing (if needed) and starting it"
     apt_install redis-server
     as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
     for _ in $(seq 30); do redis_up && break; sleep 1; done

@@ -10,7 +10,6 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
     const ALL: &[SolexError] = &[
         InvalidLotSize,
         SameMint,
-        InvalidBookAccount,
         SameBookAccount,
         ZeroAmount,
         WrongMint,
@@ -31,7 +30,7 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
     ALL.iter().copied().find(|e| u32::from(*e) == code)
 }
 
-/// "NotOwner (6008): signer does not own the trader account", or the bare code.
+/// "NotOwner (6007): signer does not own the trader account", or the bare code.
 pub fn describe(code: u32) -> String {
     match solex_error(code) {
         Some(e) => format!("{e:?} ({code}): {e}"),
@@ -51,7 +50,7 @@ mod tests {
             code += 1;
         }
         // Every variant is listed: the next code after the last is not ours.
-        assert_eq!(code, ERROR_CODE_OFFSET + 19);
-        assert!(describe(ERROR_CODE_OFFSET + 8).starts_with("NotOwner (6008)"));
+        assert_eq!(code, ERROR_CODE_OFFSET + 18);
+        assert!(describe(ERROR_CODE_OFFSET + 7).starts_with("NotOwner (6007)"));
     }
 }

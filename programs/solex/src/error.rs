@@ -8,8 +8,6 @@ pub enum SolexError {
     InvalidLotSize,
     #[msg("base and quote mints must differ")]
     SameMint,
-    #[msg("book account has the wrong size, owner or is already initialised")]
-    InvalidBookAccount,
     #[msg("bids and asks must be different accounts")]
     SameBookAccount,
     #[msg("amount must be greater than zero")]
