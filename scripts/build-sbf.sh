@@ -59,7 +59,7 @@ for p in "${programs[@]}"; do
   say "target/deploy/$lib.so: $(stat -c %s "$so") bytes, imports only syscalls, no sret i128 libcalls"
 done
 if [[ " ${programs[*]} " == *" solex "* ]]; then
-  say "writing the IDL (target/idl/solex.json)"
+  say "writing the IDL ($target_dir/idl/solex.json)"
   (cd "$root" && cargo run --quiet --ignore-rust-version -p solex-tests --bin idl) || die "IDL build failed"
 fi
 say "SBF build done in $(( $(date +%s) - start ))s"

@@ -7,6 +7,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 . "$here/env.sh"
 cd "$root"
+# CI clones afresh: keep its build outputs in the cache, as a CI target cache would,
+# so a warm machine does not rebuild every dependency. Local runs use target/.
+if [ -n "${CI:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$SOLEX_CACHE/ci-target"
+  say "CI: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+fi
 
 "$here/setup.sh"
 "$here/build-sbf.sh"

@@ -5,11 +5,18 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
+/// `$CARGO_TARGET_DIR`, or the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
 fn deploy_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-        .join("deploy")
+    target_dir().join("deploy")
+}
+
+/// Where scripts/build-sbf.sh writes the IDL.
+pub fn idl_path() -> PathBuf {
+    target_dir().join("idl/solex.json")
 }
 
 /// `target/deploy/<name>.so`, or a panic that says how to build it.

@@ -14,7 +14,8 @@ use crate::ledger::{Landed, Ledger};
 
 pub const TOKEN_PROGRAM: Pubkey = spl_token_interface::ID;
 
-fn create_account_ix(ledger: &dyn Ledger, payer: &Pubkey, new: &Pubkey, len: usize, owner: &Pubkey) -> Instruction {
+/// A system `create_account` of `len` bytes, rent-exempt, owned by `owner`.
+pub fn create_account_ix(ledger: &dyn Ledger, payer: &Pubkey, new: &Pubkey, len: usize, owner: &Pubkey) -> Instruction {
     solana_system_interface::instruction::create_account(payer, new, ledger.rent_exempt(len), len as u64, owner)
 }
 

@@ -1,10 +1,10 @@
 //! The IDL that scripts/build-sbf.sh writes agrees with the SDK's decoding.
 use solex_sdk::errors::solex_error;
-use solex_tests::artifacts::workspace_root;
+use solex_tests::artifacts::idl_path;
 
 #[test]
 fn sdk_error_names_match_the_idl() {
-    let path = workspace_root().join("target/idl/solex.json");
+    let path = idl_path();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (scripts/build-sbf.sh writes it)", path.display()));
     let idl: serde_json::Value = serde_json::from_str(&text).expect("IDL is JSON");

@@ -83,6 +83,12 @@ fn create_market_rejects_bad_parameters_and_changes_nothing() {
     ixs.push(ix::create_market(payer.pubkey(), payer.pubkey(), &keys, TOKEN_PROGRAM, TOKEN_PROGRAM, ARGS));
     assert!(l.send(&ixs, &[&payer, &bids]).is_err(), "one account as both book sides must be rejected");
     assert!(l.account_data(&keys.market).is_none());
+    // A book account smaller than BookSide::LEN: Anchor's AccountDidNotDeserialize (3003).
+    let (keys, [bids, asks], mut ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
+    ixs[0] = create_account_ix(&l, &payer.pubkey(), &bids.pubkey(), solex_sdk::BookSide::LEN - 8, &solex::ID);
+    let rejected = l.send(&ixs, &[&payer, &bids, &asks]).expect_err("undersized book must be rejected");
+    assert_eq!(rejected.custom_code, Some(3003), "{}", rejected.error);
+    assert!(l.account_data(&keys.market).is_none());
     // A market id can be used once per pair.
     create_market(&mut l, &payer, base, quote, ARGS);
     let (_, [bids, asks], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);

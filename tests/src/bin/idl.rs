@@ -2,7 +2,7 @@
 //! build` does (compiles the program with `idl-build` and collects what it prints).
 //!
 //!     cargo run -p solex-tests --bin idl
-use solex_tests::artifacts::workspace_root;
+use solex_tests::artifacts::{idl_path, workspace_root};
 
 fn main() {
     let root = workspace_root();
@@ -16,9 +16,8 @@ fn main() {
             eprintln!("error: building the IDL failed: {e:#}");
             std::process::exit(1);
         });
-    let out = root.join("target/idl");
-    std::fs::create_dir_all(&out).expect("target/idl");
-    let path = out.join("solex.json");
+    let path = idl_path();
+    std::fs::create_dir_all(path.parent().expect("idl dir")).expect("create the idl directory");
     std::fs::write(&path, serde_json::to_string_pretty(&idl).expect("IDL serialises") + "\n").expect("write IDL");
     println!(
         "{}: {} instructions, {} accounts, {} events, {} errors",
