@@ -151,8 +151,9 @@ impl TestMarket {
         (Self { keys, mint_authority }, landed)
     }
 
-    /// `keypair` funded with SOL and `base`/`quote` tokens in new token accounts, with a trader account.
-    pub fn wallet_from(&self, ledger: &mut dyn Ledger, keypair: Keypair, base: u64, quote: u64) -> Wallet {
+    /// `keypair` funded with SOL and `base`/`quote` tokens in new token accounts, with a
+    /// trader account; also returns the `create_trader` transaction (its event).
+    pub fn wallet_from(&self, ledger: &mut dyn Ledger, keypair: Keypair, base: u64, quote: u64) -> (Wallet, Landed) {
         ledger.airdrop(&keypair.pubkey(), 10_000_000_000);
         let owner = keypair.pubkey();
         let base = create_token_account(
@@ -171,12 +172,13 @@ impl TestMarket {
             &self.mint_authority,
             quote,
         );
-        ledger.send(&[ix::create_trader(owner, owner, self.keys.market)], &[&keypair]).expect("create trader");
-        Wallet { keypair, base, quote }
+        let created =
+            ledger.send(&[ix::create_trader(owner, owner, self.keys.market)], &[&keypair]).expect("create trader");
+        (Wallet { keypair, base, quote }, created)
     }
 
     pub fn wallet(&self, ledger: &mut dyn Ledger, base: u64, quote: u64) -> Wallet {
-        self.wallet_from(ledger, Keypair::new(), base, quote)
+        self.wallet_from(ledger, Keypair::new(), base, quote).0
     }
 
     pub fn deposit_ix(&self, w: &Wallet, mint: Pubkey, amount: u64) -> Instruction {

@@ -164,7 +164,7 @@ fn deposit_and_withdraw_reject_bad_input_and_change_nothing() {
 
     // Bob's trader account used on another market.
     let (m2, _) = TestMarket::create(&mut l, CreateMarketArgs { market_id: 8, ..ARGS });
-    let bob2 = m2.wallet_from(&mut l, Keypair::try_from(&bob.keypair.to_bytes()[..]).unwrap(), 0, 0);
+    let (bob2, _) = m2.wallet_from(&mut l, Keypair::try_from(&bob.keypair.to_bytes()[..]).unwrap(), 0, 0);
     let mut cross = m.deposit_ix(&bob, k.base_mint, 1);
     cross.accounts[2].pubkey = solex_sdk::pda::trader(&m2.keys.market, &bob2.pubkey());
     assert_program_error(l.send(&[cross], &[&bob.keypair]), SolexError::WrongMarket);

@@ -27,10 +27,10 @@ fn trading_session_on_a_real_validator() {
     let args = CreateMarketArgs { market_id: 1, base_lot_size: 1_000_000, quote_tick_size: 100 };
     let (m, created) = TestMarket::create(&mut chain, args);
     let k = m.keys;
-    let alice = m.wallet_from(&mut chain, alice_kp, 50_000_000_000, 0);
-    let bob = m.wallet_from(&mut chain, bob_kp, 0, 5_000_000_000);
+    let (alice, alice_created) = m.wallet_from(&mut chain, alice_kp, 50_000_000_000, 0);
+    let (bob, bob_created) = m.wallet_from(&mut chain, bob_kp, 0, 5_000_000_000);
 
-    let mut events = created.events.clone();
+    let mut events: Vec<_> = [created, alice_created, bob_created].into_iter().flat_map(|l| l.events).collect();
     let mut send = |chain: &mut dyn Ledger, ixs: &[_], who: &Wallet| {
         let landed = chain.send(ixs, &[&who.keypair]).expect("transaction lands");
         events.extend(landed.events.iter().cloned());
@@ -85,7 +85,8 @@ fn trading_session_on_a_real_validator() {
     // Read back over RPC.
     let a = trader_account(&chain, &k.market, &alice.pubkey());
     let b = trader_account(&chain, &k.market, &bob.pubkey());
-    assert_eq!((a.base_available, a.base_locked), (15_000_000_000, 5_000_000_000));
+    // 5 lots x 1_000_000 base atoms per lot.
+    assert_eq!((a.base_available, a.base_locked), (20_000_000_000 - 5_000_000, 5_000_000));
     assert_eq!((b.quote_available, b.quote_locked), (3_000_000_000 - 1_500_000 - 140_000, 1_500_000 + 140_000));
     let bids = book(&chain, &k.bids);
     assert_eq!(bids.orders().iter().map(|o| o.price).collect::<Vec<_>>(), vec![1_400, 1_500]);

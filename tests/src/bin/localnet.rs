@@ -34,7 +34,7 @@ fn main() {
         let kp = Keypair::new();
         let path = out.join(format!("{name}.json"));
         write_keypair_file(&kp, &path).expect("write keypair");
-        let w = m.wallet_from(&mut chain, kp, 1_000_000_000_000, 1_000_000_000_000);
+        let (w, _) = m.wallet_from(&mut chain, kp, 1_000_000_000_000, 1_000_000_000_000);
         wallets.push((name, path, w));
     }
     // A little depth so the book is not empty.
