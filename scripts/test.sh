@@ -25,3 +25,5 @@ say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --ignore-rust-version -- -D warnings
 say "cargo test (unit, LiteSVM, solana-test-validator)"
 cargo test --workspace --ignore-rust-version
+say "compute units per instruction (LiteSVM, built .so)"
+cargo cu-table
