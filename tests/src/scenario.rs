@@ -21,7 +21,11 @@ pub fn create_account_ix(ledger: &dyn Ledger, payer: &Pubkey, new: &Pubkey, len:
 
 /// A new SPL mint whose mint authority is `payer`.
 pub fn create_mint(ledger: &mut dyn Ledger, payer: &Keypair, decimals: u8) -> Pubkey {
-    let mint = Keypair::new();
+    create_mint_at(ledger, payer, &Keypair::new(), decimals)
+}
+
+/// A new SPL mint at the address of `mint`.
+pub fn create_mint_at(ledger: &mut dyn Ledger, payer: &Keypair, mint: &Keypair, decimals: u8) -> Pubkey {
     let ixs = [
         create_account_ix(ledger, &payer.pubkey(), &mint.pubkey(), Mint::LEN, &TOKEN_PROGRAM),
         spl_token_interface::instruction::initialize_mint2(
@@ -33,7 +37,7 @@ pub fn create_mint(ledger: &mut dyn Ledger, payer: &Keypair, decimals: u8) -> Pu
         )
         .expect("initialize_mint2"),
     ];
-    ledger.send(&ixs, &[payer, &mint]).expect("create mint");
+    ledger.send(&ixs, &[payer, mint]).expect("create mint");
     mint.pubkey()
 }
 

@@ -19,13 +19,19 @@ fn order_id(landed: &Landed) -> u128 {
     }
 }
 
+/// Fixed keys: PDA bump searches cost compute units that depend on the addresses,
+/// so random keys would make the figures differ from run to run.
+fn key(seed: u8) -> Keypair {
+    Keypair::new_from_array([seed; 32])
+}
+
 fn main() {
     let mut l = SvmLedger::new();
     let mut rows: Vec<(String, u64)> = vec![];
-    let payer = Keypair::new();
+    let payer = key(1);
     l.airdrop(&payer.pubkey(), 1_000_000_000_000);
-    let base = create_mint(&mut l, &payer, 9);
-    let quote = create_mint(&mut l, &payer, 6);
+    let base = create_mint_at(&mut l, &payer, &key(2), 9);
+    let quote = create_mint_at(&mut l, &payer, &key(3), 6);
     let args = CreateMarketArgs { market_id: 0, base_lot_size: 1_000, quote_tick_size: 1 };
     let (keys, [bids, asks], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, args);
     // Book accounts first, so the create_market row counts only the program.
@@ -33,7 +39,7 @@ fn main() {
     let landed = l.send(&ixs[2..], &[&payer]).expect("create_market");
     rows.push(("create_market (2 vaults, 2 books)".into(), landed.compute_units));
     let m = TestMarket { keys, mint_authority: payer };
-    let owner = Keypair::new();
+    let owner = key(4);
     l.airdrop(&owner.pubkey(), 10_000_000_000);
     let landed = l.send(&[ix::create_trader(owner.pubkey(), owner.pubkey(), keys.market)], &[&owner]).unwrap();
     rows.push(("create_trader".into(), landed.compute_units));
