@@ -31,6 +31,8 @@ pub trait Ledger {
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult;
     fn account_data(&self, key: &Pubkey) -> Option<Vec<u8>>;
     fn lamports(&self, key: &Pubkey) -> u64;
+    /// The program that owns `key`, if the account exists.
+    fn owner(&self, key: &Pubkey) -> Option<Pubkey>;
     fn rent_exempt(&self, len: usize) -> u64;
     fn airdrop(&mut self, to: &Pubkey, lamports: u64);
 }

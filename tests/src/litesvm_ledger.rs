@@ -77,6 +77,10 @@ impl Ledger for SvmLedger {
         self.svm.get_account(key).map_or(0, |a| a.lamports)
     }
 
+    fn owner(&self, key: &Pubkey) -> Option<Pubkey> {
+        self.svm.get_account(key).map(|a| a.owner)
+    }
+
     fn rent_exempt(&self, len: usize) -> u64 {
         self.svm.minimum_balance_for_rent_exemption(len)
     }

@@ -21,6 +21,13 @@ pub enum RpcError {
     Rpc { code: i64, message: String, data: Value },
 }
 
+#[derive(Debug, Clone)]
+pub struct RpcAccount {
+    pub lamports: u64,
+    pub owner: Pubkey,
+    pub data: Vec<u8>,
+}
+
 pub struct RpcClient {
     url: String,
     agent: ureq::Agent,
@@ -67,7 +74,8 @@ impl RpcClient {
         solana_hash::Hash::from_str(s).map_err(|e| RpcError::Transport(e.to_string()))
     }
 
-    pub fn account(&self, key: &Pubkey) -> Result<Option<(u64, Vec<u8>)>, RpcError> {
+    /// An account as getAccountInfo returns it (at `confirmed`).
+    pub fn account(&self, key: &Pubkey) -> Result<Option<RpcAccount>, RpcError> {
         let v =
             self.call("getAccountInfo", json!([key.to_string(), {"encoding": "base64", "commitment": "confirmed"}]))?;
         let value = &v["value"];
@@ -77,7 +85,8 @@ impl RpcClient {
         let data = base64::engine::general_purpose::STANDARD
             .decode(value["data"][0].as_str().unwrap_or_default())
             .map_err(|e| RpcError::Transport(e.to_string()))?;
-        Ok(Some((value["lamports"].as_u64().unwrap_or_default(), data)))
+        let owner = value["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok()).unwrap_or_default();
+        Ok(Some(RpcAccount { lamports: value["lamports"].as_u64().unwrap_or_default(), owner, data }))
     }
 
     /// Waits until `signature` is confirmed; returns its error, if it failed.
@@ -189,11 +198,15 @@ impl Ledger for RpcClient {
     }
 
     fn account_data(&self, key: &Pubkey) -> Option<Vec<u8>> {
-        self.account(key).expect("getAccountInfo").map(|(_, d)| d)
+        self.account(key).expect("getAccountInfo").map(|a| a.data)
     }
 
     fn lamports(&self, key: &Pubkey) -> u64 {
-        self.account(key).expect("getAccountInfo").map_or(0, |(l, _)| l)
+        self.account(key).expect("getAccountInfo").map_or(0, |a| a.lamports)
+    }
+
+    fn owner(&self, key: &Pubkey) -> Option<Pubkey> {
+        self.account(key).expect("getAccountInfo").map(|a| a.owner)
     }
 
     fn rent_exempt(&self, len: usize) -> u64 {

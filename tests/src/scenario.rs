@@ -13,29 +13,35 @@ use spl_token_interface::state::{Account as TokenAccount, Mint};
 use crate::ledger::{Landed, Ledger};
 
 pub const TOKEN_PROGRAM: Pubkey = spl_token_interface::ID;
+pub const TOKEN_2022_PROGRAM: Pubkey = spl_token_2022_interface::ID;
+
+// Token-2022's instruction builders accept either token program, so one code path
+// creates mints and accounts for both. (Without extensions, both use the same
+// 82-byte mint and 165-byte account layouts.)
+use spl_token_2022_interface::instruction as token_ix;
 
 /// A system `create_account` of `len` bytes, rent-exempt, owned by `owner`.
 pub fn create_account_ix(ledger: &dyn Ledger, payer: &Pubkey, new: &Pubkey, len: usize, owner: &Pubkey) -> Instruction {
     solana_system_interface::instruction::create_account(payer, new, ledger.rent_exempt(len), len as u64, owner)
 }
 
-/// A new SPL mint whose mint authority is `payer`.
+/// A new SPL Token mint whose mint authority is `payer`.
 pub fn create_mint(ledger: &mut dyn Ledger, payer: &Keypair, decimals: u8) -> Pubkey {
-    create_mint_at(ledger, payer, &Keypair::new(), decimals)
+    create_mint_at(ledger, payer, &Keypair::new(), decimals, TOKEN_PROGRAM)
 }
 
-/// A new SPL mint at the address of `mint`.
-pub fn create_mint_at(ledger: &mut dyn Ledger, payer: &Keypair, mint: &Keypair, decimals: u8) -> Pubkey {
+/// A new mint of `program` (Token or Token-2022) at the address of `mint`.
+pub fn create_mint_at(
+    ledger: &mut dyn Ledger,
+    payer: &Keypair,
+    mint: &Keypair,
+    decimals: u8,
+    program: Pubkey,
+) -> Pubkey {
     let ixs = [
-        create_account_ix(ledger, &payer.pubkey(), &mint.pubkey(), Mint::LEN, &TOKEN_PROGRAM),
-        spl_token_interface::instruction::initialize_mint2(
-            &TOKEN_PROGRAM,
-            &mint.pubkey(),
-            &payer.pubkey(),
-            None,
-            decimals,
-        )
-        .expect("initialize_mint2"),
+        create_account_ix(ledger, &payer.pubkey(), &mint.pubkey(), Mint::LEN, &program),
+        token_ix::initialize_mint2(&program, &mint.pubkey(), &payer.pubkey(), None, decimals)
+            .expect("initialize_mint2"),
     ];
     ledger.send(&ixs, &[payer, mint]).expect("create mint");
     mint.pubkey()
@@ -51,22 +57,15 @@ pub fn create_token_account(
     amount: u64,
 ) -> Pubkey {
     let account = Keypair::new();
+    let program = ledger.owner(mint).expect("mint exists");
     let mut ixs = vec![
-        create_account_ix(ledger, &payer.pubkey(), &account.pubkey(), TokenAccount::LEN, &TOKEN_PROGRAM),
-        spl_token_interface::instruction::initialize_account3(&TOKEN_PROGRAM, &account.pubkey(), mint, owner)
-            .expect("initialize_account3"),
+        create_account_ix(ledger, &payer.pubkey(), &account.pubkey(), TokenAccount::LEN, &program),
+        token_ix::initialize_account3(&program, &account.pubkey(), mint, owner).expect("initialize_account3"),
     ];
     if amount > 0 {
         ixs.push(
-            spl_token_interface::instruction::mint_to(
-                &TOKEN_PROGRAM,
-                mint,
-                &account.pubkey(),
-                &mint_authority.pubkey(),
-                &[],
-                amount,
-            )
-            .expect("mint_to"),
+            token_ix::mint_to(&program, mint, &account.pubkey(), &mint_authority.pubkey(), &[], amount)
+                .expect("mint_to"),
         );
     }
     let mut signers = vec![payer, &account];
@@ -93,10 +92,12 @@ pub fn create_market_ixs(
 ) -> (MarketKeys, [Keypair; 2], Vec<Instruction>) {
     let (bids, asks) = (Keypair::new(), Keypair::new());
     let keys = MarketKeys::new(base_mint, quote_mint, args.market_id, bids.pubkey(), asks.pubkey());
+    // Each mint's token program is whichever program owns it (Token or Token-2022).
+    let program_of = |mint: &Pubkey| ledger.owner(mint).unwrap_or(TOKEN_PROGRAM);
     let ixs = vec![
         create_account_ix(ledger, &payer.pubkey(), &bids.pubkey(), BookSide::LEN, &solex::ID),
         create_account_ix(ledger, &payer.pubkey(), &asks.pubkey(), BookSide::LEN, &solex::ID),
-        ix::create_market(payer.pubkey(), *authority, &keys, TOKEN_PROGRAM, TOKEN_PROGRAM, args),
+        ix::create_market(payer.pubkey(), *authority, &keys, program_of(&base_mint), program_of(&quote_mint), args),
     ];
     (keys, [bids, asks], ixs)
 }
@@ -142,17 +143,38 @@ impl Wallet {
 pub struct TestMarket {
     pub keys: MarketKeys,
     pub mint_authority: Keypair,
+    pub base_program: Pubkey,
+    pub quote_program: Pubkey,
 }
 
 impl TestMarket {
-    /// Two fresh mints (base 9 decimals, quote 6) and a market over them.
+    /// Two fresh SPL Token mints (base 9 decimals, quote 6) and a market over them.
     pub fn create(ledger: &mut dyn Ledger, args: CreateMarketArgs) -> (Self, Landed) {
+        Self::create_with(ledger, args, TOKEN_PROGRAM, TOKEN_PROGRAM)
+    }
+
+    /// Like `create`, with each mint under the given token program (Token or Token-2022).
+    pub fn create_with(
+        ledger: &mut dyn Ledger,
+        args: CreateMarketArgs,
+        base_program: Pubkey,
+        quote_program: Pubkey,
+    ) -> (Self, Landed) {
         let mint_authority = Keypair::new();
         ledger.airdrop(&mint_authority.pubkey(), 100_000_000_000);
-        let base = create_mint(ledger, &mint_authority, 9);
-        let quote = create_mint(ledger, &mint_authority, 6);
+        let base = create_mint_at(ledger, &mint_authority, &Keypair::new(), 9, base_program);
+        let quote = create_mint_at(ledger, &mint_authority, &Keypair::new(), 6, quote_program);
         let (keys, landed) = create_market(ledger, &mint_authority, base, quote, args);
-        (Self { keys, mint_authority }, landed)
+        (Self { keys, mint_authority, base_program, quote_program }, landed)
+    }
+
+    /// The token program of `mint` (the market's base or quote mint).
+    pub fn program_of(&self, mint: &Pubkey) -> Pubkey {
+        if *mint == self.keys.base_mint {
+            self.base_program
+        } else {
+            self.quote_program
+        }
     }
 
     /// `keypair` funded with SOL and `base`/`quote` tokens in new token accounts, with a
@@ -187,12 +209,12 @@ impl TestMarket {
 
     pub fn deposit_ix(&self, w: &Wallet, mint: Pubkey, amount: u64) -> Instruction {
         let wallet = if mint == self.keys.base_mint { w.base } else { w.quote };
-        ix::deposit(w.pubkey(), &self.keys, wallet, mint, TOKEN_PROGRAM, amount)
+        ix::deposit(w.pubkey(), &self.keys, wallet, mint, self.program_of(&mint), amount)
     }
 
     pub fn withdraw_ix(&self, w: &Wallet, mint: Pubkey, amount: u64) -> Instruction {
         let wallet = if mint == self.keys.base_mint { w.base } else { w.quote };
-        ix::withdraw(w.pubkey(), &self.keys, wallet, mint, TOKEN_PROGRAM, amount)
+        ix::withdraw(w.pubkey(), &self.keys, wallet, mint, self.program_of(&mint), amount)
     }
 
     /// Vault balances equal the sum of the traders' available + locked balances.

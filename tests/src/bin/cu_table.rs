@@ -30,15 +30,15 @@ fn main() {
     let mut rows: Vec<(String, u64)> = vec![];
     let payer = key(1);
     l.airdrop(&payer.pubkey(), 1_000_000_000_000);
-    let base = create_mint_at(&mut l, &payer, &key(2), 9);
-    let quote = create_mint_at(&mut l, &payer, &key(3), 6);
+    let base = create_mint_at(&mut l, &payer, &key(2), 9, TOKEN_PROGRAM);
+    let quote = create_mint_at(&mut l, &payer, &key(3), 6, TOKEN_PROGRAM);
     let args = CreateMarketArgs { market_id: 0, base_lot_size: 1_000, quote_tick_size: 1 };
     let (keys, [bids, asks], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, args);
     // Book accounts first, so the create_market row counts only the program.
     l.send(&ixs[..2], &[&payer, &bids, &asks]).expect("book accounts");
     let landed = l.send(&ixs[2..], &[&payer]).expect("create_market");
     rows.push(("create_market (2 vaults, 2 books)".into(), landed.compute_units));
-    let m = TestMarket { keys, mint_authority: payer };
+    let m = TestMarket { keys, mint_authority: payer, base_program: TOKEN_PROGRAM, quote_program: TOKEN_PROGRAM };
     let owner = key(4);
     l.airdrop(&owner.pubkey(), 10_000_000_000);
     let landed = l.send(&[ix::create_trader(owner.pubkey(), owner.pubkey(), keys.market)], &[&owner]).unwrap();
