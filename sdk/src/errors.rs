@@ -26,6 +26,8 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
         OrderNotFound,
         NotOrderOwner,
         WrongBook,
+        NotMarketAuthority,
+        MarketPaused,
     ];
     ALL.iter().copied().find(|e| u32::from(*e) == code)
 }
@@ -50,7 +52,7 @@ mod tests {
             code += 1;
         }
         // Every variant is listed: the next code after the last is not ours.
-        assert_eq!(code, ERROR_CODE_OFFSET + 18);
+        assert_eq!(code, ERROR_CODE_OFFSET + 20);
         assert!(describe(ERROR_CODE_OFFSET + 7).starts_with("NotOwner (6007)"));
     }
 }

@@ -14,6 +14,7 @@ pub enum SolexEvent {
     Withdrawn(Withdrawn),
     OrderPlaced(OrderPlaced),
     OrderCancelled(OrderCancelled),
+    MarketStatusChanged(MarketStatusChanged),
 }
 
 impl SolexEvent {
@@ -26,6 +27,7 @@ impl SolexEvent {
             Self::Withdrawn(e) => e.market,
             Self::OrderPlaced(e) => e.market,
             Self::OrderCancelled(e) => e.market,
+            Self::MarketStatusChanged(e) => e.market,
         }
     }
 
@@ -38,6 +40,7 @@ impl SolexEvent {
             Self::Withdrawn(e) => e.seq,
             Self::OrderPlaced(e) => e.seq,
             Self::OrderCancelled(e) => e.seq,
+            Self::MarketStatusChanged(e) => e.seq,
         }
     }
 
@@ -49,6 +52,7 @@ impl SolexEvent {
             Self::Withdrawn(_) => "Withdrawn",
             Self::OrderPlaced(_) => "OrderPlaced",
             Self::OrderCancelled(_) => "OrderCancelled",
+            Self::MarketStatusChanged(_) => "MarketStatusChanged",
         }
     }
 }
@@ -82,6 +86,6 @@ pub fn decode_event(data: &[u8]) -> Result<SolexEvent, EventDecodeError> {
             })*
         };
     }
-    try_event!(MarketCreated, TraderCreated, Deposited, Withdrawn, OrderPlaced, OrderCancelled);
+    try_event!(MarketCreated, TraderCreated, Deposited, Withdrawn, OrderPlaced, OrderCancelled, MarketStatusChanged);
     Err(EventDecodeError::UnknownEvent(disc.try_into().expect("8 bytes")))
 }

@@ -171,3 +171,11 @@ pub fn place_order(owner: Pubkey, keys: &MarketKeys, args: PlaceOrderArgs) -> In
 pub fn cancel_order(owner: Pubkey, keys: &MarketKeys, side: Side, order_id: u128) -> Instruction {
     ix(order_book(owner, keys), instruction::CancelOrder { side, order_id })
 }
+
+/// Pause (`true`) or resume (`false`) a market; signed by its authority.
+pub fn set_paused(authority: Pubkey, market: Pubkey, paused: bool) -> Instruction {
+    ix(
+        accounts::SetPaused { authority, market, event_authority: pda::event_authority(), program: ID },
+        instruction::SetPaused { paused },
+    )
+}

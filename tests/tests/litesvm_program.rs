@@ -368,3 +368,49 @@ fn event_sequence_is_gapless_across_instructions() {
 fn error_codes_decode_to_names() {
     assert!(describe(u32::from(SolexError::WouldCross)).starts_with("WouldCross"));
 }
+
+#[test]
+fn paused_market_refuses_new_business_but_lets_funds_leave() {
+    let (mut l, m, alice, bob) = setup();
+    let k = m.keys;
+    l.send(&[m.deposit_ix(&alice, k.quote_mint, 1_000_000)], &[&alice.keypair]).unwrap();
+    let placed =
+        l.send(&[ix::place_order(alice.pubkey(), &k, order(Side::Bid, 100, 1, 1))], &[&alice.keypair]).unwrap();
+    let SolexEvent::OrderPlaced(bid) = placed.events[0].clone() else { panic!("no OrderPlaced") };
+
+    // Only the authority (the mint authority created the market) may pause.
+    let before = Snapshot::take(&l, &[k.market]);
+    assert_program_error(
+        l.send(&[ix::set_paused(bob.pubkey(), k.market, true)], &[&bob.keypair]),
+        SolexError::NotMarketAuthority,
+    );
+    before.assert_unchanged(&l);
+    let paused = l.send(&[ix::set_paused(m.mint_authority.pubkey(), k.market, true)], &[&m.mint_authority]).unwrap();
+    assert!(matches!(&paused.events[..], [SolexEvent::MarketStatusChanged(e)] if e.paused && e.market == k.market));
+    assert_eq!(market(&l, &k.market).paused, 1);
+
+    let before = Snapshot::take(&l, &state_keys(&m, &[&alice, &bob]));
+    assert_program_error(l.send(&[m.deposit_ix(&alice, k.quote_mint, 1)], &[&alice.keypair]), SolexError::MarketPaused);
+    assert_program_error(
+        l.send(&[ix::place_order(alice.pubkey(), &k, order(Side::Bid, 90, 1, 2))], &[&alice.keypair]),
+        SolexError::MarketPaused,
+    );
+    let carol = solex_tests::Keypair::new();
+    l.airdrop(&carol.pubkey(), 1_000_000_000);
+    assert_program_error(
+        l.send(&[ix::create_trader(carol.pubkey(), carol.pubkey(), k.market)], &[&carol]),
+        SolexError::MarketPaused,
+    );
+    before.assert_unchanged(&l);
+
+    // Funds can always leave: cancel and withdraw still work.
+    l.send(&[ix::cancel_order(alice.pubkey(), &k, Side::Bid, bid.order_id)], &[&alice.keypair]).unwrap();
+    l.send(&[m.withdraw_ix(&alice, k.quote_mint, 1_000_000)], &[&alice.keypair]).unwrap();
+    assert_eq!(token_balance(&l, &alice.quote), 1_000_000_000_000);
+
+    let resumed = l.send(&[ix::set_paused(m.mint_authority.pubkey(), k.market, false)], &[&m.mint_authority]).unwrap();
+    assert!(matches!(&resumed.events[..], [SolexEvent::MarketStatusChanged(e)] if !e.paused));
+    l.send(&[m.deposit_ix(&alice, k.quote_mint, 1_000)], &[&alice.keypair]).unwrap();
+    l.send(&[ix::place_order(alice.pubkey(), &k, order(Side::Bid, 100, 1, 3))], &[&alice.keypair]).unwrap();
+    m.assert_conserved(&l, &[&alice, &bob]);
+}

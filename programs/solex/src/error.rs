@@ -40,4 +40,8 @@ pub enum SolexError {
     NotOrderOwner,
     #[msg("book account is not this market's")]
     WrongBook,
+    #[msg("signer is not the market authority")]
+    NotMarketAuthority,
+    #[msg("market is paused: only cancels and withdrawals are accepted")]
+    MarketPaused,
 }

@@ -78,3 +78,11 @@ pub struct OrderCancelled {
     /// Atoms moved from locked back to available.
     pub unlocked: u64,
 }
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketStatusChanged {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub paused: bool,
+}

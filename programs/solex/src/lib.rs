@@ -47,6 +47,11 @@ pub mod solex {
         instructions::handle_place_order(ctx, args)
     }
 
+    /// Pauses (or resumes) the market; only its authority may.
+    pub fn set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
+        instructions::handle_set_paused(ctx, paused)
+    }
+
     /// Removes the owner's order and unlocks its funds (locked -> available).
     pub fn cancel_order(ctx: Context<OrderBook>, side: Side, order_id: u128) -> Result<()> {
         instructions::handle_cancel_order(ctx, side, order_id)

@@ -61,6 +61,11 @@ fn main() {
     let landed = l.send(&[m.withdraw_ix(&w, base, 1)], &[&w.keypair]).unwrap();
     rows.push(("withdraw (SPL Token)".into(), landed.compute_units));
 
+    let authority = &m.mint_authority;
+    let landed = l.send(&[ix::set_paused(authority.pubkey(), keys.market, true)], &[authority]).unwrap();
+    rows.push(("set_paused".into(), landed.compute_units));
+    l.send(&[ix::set_paused(authority.pubkey(), keys.market, false)], &[authority]).unwrap();
+
     let place = |l: &mut SvmLedger, side, price| {
         l.send(
             &[ix::place_order(w.pubkey(), &keys, PlaceOrderArgs { side, price, qty_lots: 10, client_order_id: 0 })],

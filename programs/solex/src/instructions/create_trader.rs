@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 
+use crate::error::SolexError;
 use crate::events::TraderCreated;
 use crate::state::{Market, Trader, TRADER_SEED};
 
@@ -24,6 +25,7 @@ pub struct CreateTrader<'info> {
 
 pub fn handle_create_trader(ctx: Context<CreateTrader>) -> Result<()> {
     let a = &ctx.accounts;
+    require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
     let mut trader = a.trader.load_init()?;
     trader.market = a.market.key();
     trader.owner = a.owner.key();

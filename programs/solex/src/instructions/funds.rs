@@ -33,7 +33,10 @@ pub struct MoveFunds<'info> {
 pub fn handle_deposit(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
     require!(amount > 0, SolexError::ZeroAmount);
     let a = &ctx.accounts;
-    let asset = asset_of(&*a.market.load()?, &a.mint.key(), &a.vault.key())?;
+    let market = a.market.load()?;
+    require!(!market.is_paused(), SolexError::MarketPaused);
+    let asset = asset_of(&market, &a.mint.key(), &a.vault.key())?;
+    drop(market);
     transfer(&a.token_program, &a.wallet, &a.vault, &a.mint, a.owner.to_account_info(), &[], amount)?;
 
     let available = a.trader.load_mut()?.credit(asset, amount)?;

@@ -3,6 +3,7 @@ mod create_market;
 mod create_trader;
 mod funds;
 mod place_order;
+mod set_paused;
 mod token;
 
 pub use cancel_order::*;
@@ -10,3 +11,4 @@ pub use create_market::*;
 pub use create_trader::*;
 pub use funds::*;
 pub use place_order::*;
+pub use set_paused::*;

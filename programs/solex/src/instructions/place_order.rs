@@ -50,6 +50,7 @@ pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Resu
     require!(args.qty_lots > 0, SolexError::ZeroQuantity);
     let a = &ctx.accounts;
     let mut market = a.market.load_mut()?;
+    require!(!market.is_paused(), SolexError::MarketPaused);
     let mut trader = a.trader.load_mut()?;
     let (own, opposite) = match args.side {
         Side::Bid => (&a.bids, &a.asks),

@@ -33,7 +33,10 @@ pub struct Market {
     pub bump: u8,
     pub base_decimals: u8,
     pub quote_decimals: u8,
-    pub _padding: [u8; 5],
+    /// 1 while the authority has paused the market: no new traders, deposits or
+    /// orders; cancels and withdrawals still work, so funds can always leave.
+    pub paused: u8,
+    pub _padding: [u8; 4],
     /// Room for fields the full book adds, so markets created now keep their layout.
     pub _reserved: [u8; 128],
 }
@@ -45,6 +48,10 @@ impl Market {
     pub fn next_event_seq(&mut self) -> u64 {
         self.event_seq += 1;
         self.event_seq
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused != 0
     }
 
     pub fn signer_seeds(&self) -> [&[u8]; 5] {

@@ -1,0 +1,22 @@
+use anchor_lang::prelude::*;
+
+use crate::error::SolexError;
+use crate::events::MarketStatusChanged;
+use crate::state::Market;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct SetPaused<'info> {
+    pub authority: Signer<'info>,
+    #[account(mut, has_one = authority @ SolexError::NotMarketAuthority)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+pub fn handle_set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
+    let mut market = ctx.accounts.market.load_mut()?;
+    market.paused = paused as u8;
+    let event = MarketStatusChanged { market: ctx.accounts.market.key(), seq: market.next_event_seq(), paused };
+    drop(market);
+    emit_cpi!(event);
+    Ok(())
+}
