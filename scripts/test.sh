@@ -24,6 +24,9 @@ cargo fmt --all --check || die "code is not formatted: run cargo fmt --all"
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --ignore-rust-version -- -D warnings
 say "cargo test (unit, LiteSVM, solana-test-validator)"
-cargo test --workspace --ignore-rust-version
+log="$(mktemp)"; trap 'rm -f "$log"' EXIT
+cargo test --workspace --ignore-rust-version 2>&1 | tee "$log"
 say "compute units per instruction (LiteSVM, built .so)"
 cargo cu-table
+# One closing tally over every test binary (cargo prints one line per binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
