@@ -28,6 +28,7 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
         WrongBook,
         NotMarketAuthority,
         MarketPaused,
+        NotOwnerOrDelegate,
     ];
     ALL.iter().copied().find(|e| u32::from(*e) == code)
 }
@@ -52,7 +53,7 @@ mod tests {
             code += 1;
         }
         // Every variant is listed: the next code after the last is not ours.
-        assert_eq!(code, ERROR_CODE_OFFSET + 20);
+        assert_eq!(code, ERROR_CODE_OFFSET + 21);
         assert!(describe(ERROR_CODE_OFFSET + 7).starts_with("NotOwner (6007)"));
     }
 }

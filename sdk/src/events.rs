@@ -15,6 +15,7 @@ pub enum SolexEvent {
     OrderPlaced(OrderPlaced),
     OrderCancelled(OrderCancelled),
     MarketStatusChanged(MarketStatusChanged),
+    DelegateSet(DelegateSet),
 }
 
 impl SolexEvent {
@@ -28,6 +29,7 @@ impl SolexEvent {
             Self::OrderPlaced(e) => e.market,
             Self::OrderCancelled(e) => e.market,
             Self::MarketStatusChanged(e) => e.market,
+            Self::DelegateSet(e) => e.market,
         }
     }
 
@@ -41,6 +43,7 @@ impl SolexEvent {
             Self::OrderPlaced(e) => e.seq,
             Self::OrderCancelled(e) => e.seq,
             Self::MarketStatusChanged(e) => e.seq,
+            Self::DelegateSet(e) => e.seq,
         }
     }
 
@@ -53,6 +56,7 @@ impl SolexEvent {
             Self::OrderPlaced(_) => "OrderPlaced",
             Self::OrderCancelled(_) => "OrderCancelled",
             Self::MarketStatusChanged(_) => "MarketStatusChanged",
+            Self::DelegateSet(_) => "DelegateSet",
         }
     }
 }
@@ -86,6 +90,15 @@ pub fn decode_event(data: &[u8]) -> Result<SolexEvent, EventDecodeError> {
             })*
         };
     }
-    try_event!(MarketCreated, TraderCreated, Deposited, Withdrawn, OrderPlaced, OrderCancelled, MarketStatusChanged);
+    try_event!(
+        MarketCreated,
+        TraderCreated,
+        Deposited,
+        Withdrawn,
+        OrderPlaced,
+        OrderCancelled,
+        MarketStatusChanged,
+        DelegateSet
+    );
     Err(EventDecodeError::UnknownEvent(disc.try_into().expect("8 bytes")))
 }

@@ -152,9 +152,10 @@ pub fn withdraw(
     ix(move_funds(owner, keys, wallet, mint, token_program), instruction::Withdraw { amount })
 }
 
-fn order_book(owner: Pubkey, keys: &MarketKeys) -> accounts::OrderBook {
+/// `signer` acts on `owner`'s trader account: the owner itself, or its delegate.
+fn order_book(signer: Pubkey, owner: Pubkey, keys: &MarketKeys) -> accounts::OrderBook {
     accounts::OrderBook {
-        owner,
+        signer,
         market: keys.market,
         trader: pda::trader(&keys.market, &owner),
         bids: keys.bids,
@@ -165,11 +166,35 @@ fn order_book(owner: Pubkey, keys: &MarketKeys) -> accounts::OrderBook {
 }
 
 pub fn place_order(owner: Pubkey, keys: &MarketKeys, args: PlaceOrderArgs) -> Instruction {
-    ix(order_book(owner, keys), instruction::PlaceOrder { args })
+    place_order_as(owner, owner, keys, args)
+}
+
+/// `place_order` signed by `signer` (the owner's delegate) for `owner`'s trader account.
+pub fn place_order_as(signer: Pubkey, owner: Pubkey, keys: &MarketKeys, args: PlaceOrderArgs) -> Instruction {
+    ix(order_book(signer, owner, keys), instruction::PlaceOrder { args })
 }
 
 pub fn cancel_order(owner: Pubkey, keys: &MarketKeys, side: Side, order_id: u128) -> Instruction {
-    ix(order_book(owner, keys), instruction::CancelOrder { side, order_id })
+    cancel_order_as(owner, owner, keys, side, order_id)
+}
+
+/// `cancel_order` signed by `signer` (the owner's delegate) for `owner`'s trader account.
+pub fn cancel_order_as(signer: Pubkey, owner: Pubkey, keys: &MarketKeys, side: Side, order_id: u128) -> Instruction {
+    ix(order_book(signer, owner, keys), instruction::CancelOrder { side, order_id })
+}
+
+/// Let `delegate` place and cancel for `owner` (`None` removes the delegate).
+pub fn set_delegate(owner: Pubkey, market: Pubkey, delegate: Option<Pubkey>) -> Instruction {
+    ix(
+        accounts::SetDelegate {
+            owner,
+            market,
+            trader: pda::trader(&market, &owner),
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::SetDelegate { delegate },
+    )
 }
 
 /// Pause (`true`) or resume (`false`) a market; signed by its authority.

@@ -322,10 +322,11 @@ fn place_and_cancel_reject_bad_input_and_change_nothing() {
         l.send(&[ix::cancel_order(bob.pubkey(), &k, Side::Bid, bid.order_id)], &[&bob.keypair]),
         SolexError::NotOrderOwner,
     );
-    // Someone else's trader account.
-    let mut steal = ix::cancel_order(bob.pubkey(), &k, Side::Bid, bid.order_id);
-    steal.accounts[2].pubkey = solex_sdk::pda::trader(&k.market, &alice.pubkey());
-    assert_program_error(l.send(&[steal], &[&bob.keypair]), SolexError::NotOwner);
+    // Someone else's trader account (Bob is not Alice's delegate).
+    assert_program_error(
+        l.send(&[ix::cancel_order_as(bob.pubkey(), alice.pubkey(), &k, Side::Bid, bid.order_id)], &[&bob.keypair]),
+        SolexError::NotOwnerOrDelegate,
+    );
     // Wrong side, unknown id.
     assert_program_error(
         l.send(&[ix::cancel_order(alice.pubkey(), &k, Side::Ask, bid.order_id)], &[&alice.keypair]),
@@ -412,5 +413,57 @@ fn paused_market_refuses_new_business_but_lets_funds_leave() {
     assert!(matches!(&resumed.events[..], [SolexEvent::MarketStatusChanged(e)] if !e.paused));
     l.send(&[m.deposit_ix(&alice, k.quote_mint, 1_000)], &[&alice.keypair]).unwrap();
     l.send(&[ix::place_order(alice.pubkey(), &k, order(Side::Bid, 100, 1, 3))], &[&alice.keypair]).unwrap();
+    m.assert_conserved(&l, &[&alice, &bob]);
+}
+
+#[test]
+fn delegate_places_and_cancels_but_never_withdraws() {
+    let (mut l, m, alice, bob) = setup();
+    let k = m.keys;
+    l.send(&[m.deposit_ix(&alice, k.quote_mint, 1_000_000)], &[&alice.keypair]).unwrap();
+    let alice_trader = solex_sdk::pda::trader(&k.market, &alice.pubkey());
+    let bid = order(Side::Bid, 100, 2, 7);
+
+    // Without a delegate, Bob cannot trade for Alice.
+    assert_program_error(
+        l.send(&[ix::place_order_as(bob.pubkey(), alice.pubkey(), &k, bid)], &[&bob.keypair]),
+        SolexError::NotOwnerOrDelegate,
+    );
+    // Only the owner sets a delegate.
+    let mut hijack = ix::set_delegate(bob.pubkey(), k.market, Some(bob.pubkey()));
+    hijack.accounts[2].pubkey = alice_trader;
+    assert_program_error(l.send(&[hijack], &[&bob.keypair]), SolexError::NotOwner);
+    let set = l.send(&[ix::set_delegate(alice.pubkey(), k.market, Some(bob.pubkey()))], &[&alice.keypair]).unwrap();
+    assert!(
+        matches!(&set.events[..], [SolexEvent::DelegateSet(e)] if e.delegate == bob.pubkey() && e.trader == alice_trader)
+    );
+    assert_eq!(trader_account(&l, &k.market, &alice.pubkey()).delegate, bob.pubkey());
+
+    // Bob places and cancels with Alice's funds.
+    let placed = l.send(&[ix::place_order_as(bob.pubkey(), alice.pubkey(), &k, bid)], &[&bob.keypair]).unwrap();
+    let SolexEvent::OrderPlaced(e) = placed.events[0].clone() else { panic!("no OrderPlaced") };
+    assert_eq!(e.trader, alice_trader);
+    assert_eq!(trader_account(&l, &k.market, &alice.pubkey()).quote_locked, 2_000);
+    assert_eq!(trader_account(&l, &k.market, &bob.pubkey()).quote_locked, 0);
+    l.send(&[ix::cancel_order_as(bob.pubkey(), alice.pubkey(), &k, Side::Bid, e.order_id)], &[&bob.keypair]).unwrap();
+
+    // But never withdraws, to his wallet or hers, and cannot re-delegate.
+    let before = Snapshot::take(&l, &state_keys(&m, &[&alice, &bob]));
+    for wallet in [bob.quote, alice.quote] {
+        let mut w = ix::withdraw(bob.pubkey(), &k, wallet, k.quote_mint, TOKEN_PROGRAM, 1);
+        w.accounts[2].pubkey = alice_trader;
+        assert_program_error(l.send(&[w], &[&bob.keypair]), SolexError::NotOwner);
+    }
+    let mut redelegate = ix::set_delegate(bob.pubkey(), k.market, None);
+    redelegate.accounts[2].pubkey = alice_trader;
+    assert_program_error(l.send(&[redelegate], &[&bob.keypair]), SolexError::NotOwner);
+    before.assert_unchanged(&l);
+
+    // Removing the delegate revokes it.
+    l.send(&[ix::set_delegate(alice.pubkey(), k.market, None)], &[&alice.keypair]).unwrap();
+    assert_program_error(
+        l.send(&[ix::place_order_as(bob.pubkey(), alice.pubkey(), &k, bid)], &[&bob.keypair]),
+        SolexError::NotOwnerOrDelegate,
+    );
     m.assert_conserved(&l, &[&alice, &bob]);
 }

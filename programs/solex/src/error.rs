@@ -44,4 +44,6 @@ pub enum SolexError {
     NotMarketAuthority,
     #[msg("market is paused: only cancels and withdrawals are accepted")]
     MarketPaused,
+    #[msg("signer is neither the trader account's owner nor its delegate")]
+    NotOwnerOrDelegate,
 }

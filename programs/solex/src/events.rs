@@ -86,3 +86,13 @@ pub struct MarketStatusChanged {
     pub seq: u64,
     pub paused: bool,
 }
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegateSet {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub trader: Pubkey,
+    /// `Pubkey::default()` when the delegate was removed.
+    pub delegate: Pubkey,
+}

@@ -47,6 +47,11 @@ pub mod solex {
         instructions::handle_place_order(ctx, args)
     }
 
+    /// Lets another key place and cancel (never withdraw) for the owner; `None` removes it.
+    pub fn set_delegate(ctx: Context<SetDelegate>, delegate: Option<Pubkey>) -> Result<()> {
+        instructions::handle_set_delegate(ctx, delegate)
+    }
+
     /// Pauses (or resumes) the market; only its authority may.
     pub fn set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
         instructions::handle_set_paused(ctx, paused)

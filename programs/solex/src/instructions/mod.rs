@@ -3,6 +3,7 @@ mod create_market;
 mod create_trader;
 mod funds;
 mod place_order;
+mod set_delegate;
 mod set_paused;
 mod token;
 
@@ -11,4 +12,5 @@ pub use create_market::*;
 pub use create_trader::*;
 pub use funds::*;
 pub use place_order::*;
+pub use set_delegate::*;
 pub use set_paused::*;

@@ -14,17 +14,18 @@ pub struct PlaceOrderArgs {
     pub client_order_id: u64,
 }
 
-/// The accounts every order-book instruction uses.
+/// The accounts every order-book instruction uses. The signer is the trader
+/// account's owner or its delegate.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct OrderBook<'info> {
-    pub owner: Signer<'info>,
+    pub signer: Signer<'info>,
     #[account(mut, has_one = bids @ SolexError::WrongBook, has_one = asks @ SolexError::WrongBook)]
     pub market: AccountLoader<'info, Market>,
     #[account(
         mut,
-        has_one = owner @ SolexError::NotOwner,
         has_one = market @ SolexError::WrongMarket,
+        constraint = trader.load()?.may_trade(&signer.key()) @ SolexError::NotOwnerOrDelegate,
     )]
     pub trader: AccountLoader<'info, Trader>,
     #[account(mut)]

@@ -19,11 +19,18 @@ pub struct Trader {
     pub open_orders: u32,
     pub bump: u8,
     pub _padding: [u8; 3],
-    pub _reserved: [u8; 64],
+    /// May place and cancel orders for the owner, never withdraw. Default: none.
+    pub delegate: Pubkey,
+    pub _reserved: [u8; 32],
 }
 
 impl Trader {
     pub const LEN: usize = 8 + core::mem::size_of::<Trader>();
+
+    /// The owner, or the delegate if one is set, may trade.
+    pub fn may_trade(&self, signer: &Pubkey) -> bool {
+        *signer == self.owner || (self.delegate != Pubkey::default() && *signer == self.delegate)
+    }
 }
 
 /// Which of the market's two assets a balance is in.
