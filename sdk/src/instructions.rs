@@ -108,6 +108,11 @@ pub fn create_trader(payer: Pubkey, owner: Pubkey, market: Pubkey) -> Instructio
     )
 }
 
+/// `owner` signing for its own trader account on `market`.
+fn owned_trader(owner: Pubkey, market: Pubkey) -> accounts::OwnedTrader {
+    accounts::OwnedTrader { owner, market, trader: pda::trader(&market, &owner) }
+}
+
 fn move_funds(
     owner: Pubkey,
     keys: &MarketKeys,
@@ -116,9 +121,7 @@ fn move_funds(
     token_program: Pubkey,
 ) -> accounts::MoveFunds {
     accounts::MoveFunds {
-        owner,
-        market: keys.market,
-        trader: pda::trader(&keys.market, &owner),
+        owned: owned_trader(owner, keys.market),
         wallet,
         vault: keys.vault_for(&mint),
         mint,
@@ -187,9 +190,7 @@ pub fn cancel_order_as(signer: Pubkey, owner: Pubkey, keys: &MarketKeys, side: S
 pub fn set_delegate(owner: Pubkey, market: Pubkey, delegate: Option<Pubkey>) -> Instruction {
     ix(
         accounts::SetDelegate {
-            owner,
-            market,
-            trader: pda::trader(&market, &owner),
+            owned: owned_trader(owner, market),
             event_authority: pda::event_authority(),
             program: ID,
         },

@@ -3,23 +3,16 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
+// Glob: the Accounts derive also needs the generated OwnedTraderBumps and client module.
+use super::owned_trader::*;
 use super::token::{asset_of, transfer};
 use crate::error::SolexError;
 use crate::events::{Deposited, Withdrawn};
-use crate::state::{Market, Trader};
 
 #[event_cpi]
 #[derive(Accounts)]
 pub struct MoveFunds<'info> {
-    pub owner: Signer<'info>,
-    #[account(mut)]
-    pub market: AccountLoader<'info, Market>,
-    #[account(
-        mut,
-        has_one = owner @ SolexError::NotOwner,
-        has_one = market @ SolexError::WrongMarket,
-    )]
-    pub trader: AccountLoader<'info, Trader>,
+    pub owned: OwnedTrader<'info>,
     /// The owner's token account (source of a deposit, destination of a withdrawal).
     #[account(mut, token::mint = mint, token::token_program = token_program)]
     pub wallet: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -33,17 +26,17 @@ pub struct MoveFunds<'info> {
 pub fn handle_deposit(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
     require!(amount > 0, SolexError::ZeroAmount);
     let a = &ctx.accounts;
-    let market = a.market.load()?;
+    let market = a.owned.market.load()?;
     require!(!market.is_paused(), SolexError::MarketPaused);
     let asset = asset_of(&market, &a.mint.key(), &a.vault.key())?;
     drop(market);
-    transfer(&a.token_program, &a.wallet, &a.vault, &a.mint, a.owner.to_account_info(), &[], amount)?;
+    transfer(&a.token_program, &a.wallet, &a.vault, &a.mint, a.owned.owner.to_account_info(), &[], amount)?;
 
-    let available = a.trader.load_mut()?.credit(asset, amount)?;
+    let available = a.owned.trader.load_mut()?.credit(asset, amount)?;
     let event = Deposited {
-        market: a.market.key(),
-        seq: a.market.load_mut()?.next_event_seq(),
-        trader: a.trader.key(),
+        market: a.owned.market.key(),
+        seq: a.owned.market.load_mut()?.next_event_seq(),
+        trader: a.owned.trader.key(),
         mint: a.mint.key(),
         amount,
         available,
@@ -55,8 +48,8 @@ pub fn handle_deposit(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
 pub fn handle_withdraw(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
     require!(amount > 0, SolexError::ZeroAmount);
     let a = &ctx.accounts;
-    let mut trader = a.trader.load_mut()?;
-    let market = a.market.load()?;
+    let mut trader = a.owned.trader.load_mut()?;
+    let market = a.owned.market.load()?;
     let asset = asset_of(&market, &a.mint.key(), &a.vault.key())?;
     let remaining = trader.debit(asset, amount)?;
     drop(trader);
@@ -66,15 +59,15 @@ pub fn handle_withdraw(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
         &a.vault,
         &a.wallet,
         &a.mint,
-        a.market.to_account_info(),
+        a.owned.market.to_account_info(),
         &[&market.signer_seeds()],
         amount,
     )?;
     drop(market);
     let event = Withdrawn {
-        market: a.market.key(),
-        seq: a.market.load_mut()?.next_event_seq(),
-        trader: a.trader.key(),
+        market: a.owned.market.key(),
+        seq: a.owned.market.load_mut()?.next_event_seq(),
+        trader: a.owned.trader.key(),
         mint: a.mint.key(),
         amount,
         available: remaining,

@@ -1,26 +1,18 @@
 use anchor_lang::prelude::*;
 
-use crate::error::SolexError;
+// Glob: the Accounts derive also needs the generated OwnedTraderBumps and client module.
+use super::owned_trader::*;
 use crate::events::DelegateSet;
-use crate::state::{Market, Trader};
 
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SetDelegate<'info> {
-    pub owner: Signer<'info>,
-    #[account(mut)]
-    pub market: AccountLoader<'info, Market>,
-    #[account(
-        mut,
-        has_one = owner @ SolexError::NotOwner,
-        has_one = market @ SolexError::WrongMarket,
-    )]
-    pub trader: AccountLoader<'info, Trader>,
+    pub owned: OwnedTrader<'info>,
 }
 
 /// Sets (or with `None`, removes) the key that may place and cancel for the owner.
 pub fn handle_set_delegate(ctx: Context<SetDelegate>, delegate: Option<Pubkey>) -> Result<()> {
-    let a = &ctx.accounts;
+    let a = &ctx.accounts.owned;
     let delegate = delegate.unwrap_or_default();
     a.trader.load_mut()?.delegate = delegate;
     let event = DelegateSet {
