@@ -36,3 +36,15 @@ pub fn decode_boxed<T: ZeroCopy + Discriminator>(data: &[u8]) -> Result<Box<T>, 
     bytemuck::bytes_of_mut(&mut *out).copy_from_slice(bytes);
     Ok(out)
 }
+
+/// A trader account's header and its open-order slots (the used ones).
+pub fn decode_trader(data: &[u8]) -> Result<(solex::state::Trader, Vec<solex::state::OrderSlot>), DecodeError> {
+    use solex::state::{OrderSlot, Trader};
+    let trader: Trader = decode(data)?;
+    let slots = data[Trader::LEN..]
+        .chunks_exact(OrderSlot::LEN)
+        .map(bytemuck::pod_read_unaligned::<OrderSlot>)
+        .filter(|s| s.used != 0)
+        .collect();
+    Ok((trader, slots))
+}

@@ -29,6 +29,27 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
         NotMarketAuthority,
         MarketPaused,
         NotOwnerOrDelegate,
+        InvalidFees,
+        WrongFillQueue,
+        FillQueueFull,
+        OrderTooSmall,
+        TooManyOpenOrders,
+        InvalidMaxOrders,
+        OrderExpired,
+        WouldNotFill,
+        SelfTrade,
+        InvalidFillLimit,
+        NoSlidePrice,
+        QueueHeadMismatch,
+        NothingToConsume,
+        InvalidTraderAccount,
+        NothingToSettle,
+        WrongTokenOwner,
+        NoFees,
+        MarketNotEmpty,
+        TraderNotEmpty,
+        ClientOrderNotFound,
+        NoMarketSize,
     ];
     ALL.iter().copied().find(|e| u32::from(*e) == code)
 }
@@ -53,7 +74,7 @@ mod tests {
             code += 1;
         }
         // Every variant is listed: the next code after the last is not ours.
-        assert_eq!(code, ERROR_CODE_OFFSET + 21);
+        assert_eq!(code, ERROR_CODE_OFFSET + 42);
         assert!(describe(ERROR_CODE_OFFSET + 7).starts_with("NotOwner (6007)"));
     }
 }

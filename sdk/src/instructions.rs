@@ -1,5 +1,6 @@
 //! Instruction builders. Account order and data come from the program's own
 //! Anchor-generated types, so they cannot drift from the program.
+use anchor_lang::prelude::AccountMeta;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
@@ -22,10 +23,18 @@ pub struct MarketKeys {
     pub quote_vault: Pubkey,
     pub bids: Pubkey,
     pub asks: Pubkey,
+    pub fill_queue: Pubkey,
 }
 
 impl MarketKeys {
-    pub fn new(base_mint: Pubkey, quote_mint: Pubkey, market_id: u64, bids: Pubkey, asks: Pubkey) -> Self {
+    pub fn new(
+        base_mint: Pubkey,
+        quote_mint: Pubkey,
+        market_id: u64,
+        bids: Pubkey,
+        asks: Pubkey,
+        fill_queue: Pubkey,
+    ) -> Self {
         let market = pda::market(&base_mint, &quote_mint, market_id);
         Self {
             market,
@@ -35,6 +44,7 @@ impl MarketKeys {
             quote_vault: pda::quote_vault(&market),
             bids,
             asks,
+            fill_queue,
         }
     }
 
@@ -48,6 +58,7 @@ impl MarketKeys {
             quote_vault: m.quote_vault,
             bids: m.bids,
             asks: m.asks,
+            fill_queue: m.fill_queue,
         }
     }
 
@@ -61,8 +72,8 @@ impl MarketKeys {
     }
 }
 
-/// `create_market`. The book accounts must already exist: created with
-/// `BookSide::LEN` bytes and owned by the program (see `solex::state::BookSide`).
+/// `create_market`. The book and fill queue accounts must already exist: created
+/// with `BookSide::LEN` / `FillQueue::LEN` bytes and owned by the program.
 #[allow(clippy::too_many_arguments)]
 pub fn create_market(
     payer: Pubkey,
@@ -83,6 +94,7 @@ pub fn create_market(
             quote_vault: keys.quote_vault,
             bids: keys.bids,
             asks: keys.asks,
+            fill_queue: keys.fill_queue,
             base_token_program,
             quote_token_program,
             system_program: anchor_lang::system_program::ID,
@@ -93,7 +105,8 @@ pub fn create_market(
     )
 }
 
-pub fn create_trader(payer: Pubkey, owner: Pubkey, market: Pubkey) -> Instruction {
+/// Opens `owner`'s trader account on `market`, with room for `max_orders` open orders.
+pub fn create_trader(payer: Pubkey, owner: Pubkey, market: Pubkey, max_orders: u16) -> Instruction {
     ix(
         accounts::CreateTrader {
             payer,
@@ -104,7 +117,7 @@ pub fn create_trader(payer: Pubkey, owner: Pubkey, market: Pubkey) -> Instructio
             event_authority: pda::event_authority(),
             program: ID,
         },
-        instruction::CreateTrader {},
+        instruction::CreateTrader { max_orders },
     )
 }
 
@@ -163,6 +176,7 @@ fn order_book(signer: Pubkey, owner: Pubkey, keys: &MarketKeys) -> accounts::Ord
         trader: pda::trader(&keys.market, &owner),
         bids: keys.bids,
         asks: keys.asks,
+        fill_queue: keys.fill_queue,
         event_authority: pda::event_authority(),
         program: ID,
     }
@@ -184,6 +198,129 @@ pub fn cancel_order(owner: Pubkey, keys: &MarketKeys, side: Side, order_id: u128
 /// `cancel_order` signed by `signer` (the owner's delegate) for `owner`'s trader account.
 pub fn cancel_order_as(signer: Pubkey, owner: Pubkey, keys: &MarketKeys, side: Side, order_id: u128) -> Instruction {
     ix(order_book(signer, owner, keys), instruction::CancelOrder { side, order_id })
+}
+
+pub fn cancel_by_client_id(signer: Pubkey, owner: Pubkey, keys: &MarketKeys, client_order_id: u64) -> Instruction {
+    ix(order_book(signer, owner, keys), instruction::CancelByClientId { client_order_id })
+}
+
+/// Cancels up to `limit` of `owner`'s resting orders on `side` (or both sides).
+pub fn cancel_all(signer: Pubkey, owner: Pubkey, keys: &MarketKeys, side: Option<Side>, limit: u8) -> Instruction {
+    ix(order_book(signer, owner, keys), instruction::CancelAll { side, limit })
+}
+
+pub fn replace_order(
+    signer: Pubkey,
+    owner: Pubkey,
+    keys: &MarketKeys,
+    side: Side,
+    order_id: u128,
+    args: PlaceOrderArgs,
+) -> Instruction {
+    ix(order_book(signer, owner, keys), instruction::ReplaceOrder { side, order_id, args })
+}
+
+/// `consume_events` from `expected_head`, passing the makers' trader accounts
+/// (deduplicated; the crank reads them off the queue).
+pub fn consume_events(keys: &MarketKeys, makers: &[Pubkey], expected_head: u64, limit: u8) -> Instruction {
+    let mut accounts = accounts::ConsumeEvents {
+        market: keys.market,
+        fill_queue: keys.fill_queue,
+        event_authority: pda::event_authority(),
+        program: ID,
+    }
+    .to_account_metas(None);
+    let mut seen: Vec<Pubkey> = Vec::new();
+    for maker in makers {
+        if !seen.contains(maker) {
+            seen.push(*maker);
+            accounts.push(AccountMeta::new(*maker, false));
+        }
+    }
+    Instruction { program_id: ID, accounts, data: instruction::ConsumeEvents { expected_head, limit }.data() }
+}
+
+/// Pays `owner`'s available balances on the market to its token accounts. Anyone may send it.
+pub fn settle_funds(
+    keys: &MarketKeys,
+    owner: Pubkey,
+    owner_base: Pubkey,
+    owner_quote: Pubkey,
+    base_token_program: Pubkey,
+    quote_token_program: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SettleFunds {
+            market: keys.market,
+            trader: pda::trader(&keys.market, &owner),
+            owner_base,
+            owner_quote,
+            base_vault: keys.base_vault,
+            quote_vault: keys.quote_vault,
+            base_mint: keys.base_mint,
+            quote_mint: keys.quote_mint,
+            base_token_program,
+            quote_token_program,
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::SettleFunds {},
+    )
+}
+
+pub fn sweep_fees(authority: Pubkey, keys: &MarketKeys, destination: Pubkey, token_program: Pubkey) -> Instruction {
+    ix(
+        accounts::SweepFees {
+            authority,
+            market: keys.market,
+            quote_vault: keys.quote_vault,
+            destination,
+            quote_mint: keys.quote_mint,
+            token_program,
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::SweepFees {},
+    )
+}
+
+pub fn close_trader(owner: Pubkey, market: Pubkey) -> Instruction {
+    ix(
+        accounts::CloseTrader {
+            owner,
+            market,
+            trader: pda::trader(&market, &owner),
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::CloseTrader {},
+    )
+}
+
+pub fn close_market(
+    authority: Pubkey,
+    destination: Pubkey,
+    keys: &MarketKeys,
+    base_token_program: Pubkey,
+    quote_token_program: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::CloseMarket {
+            authority,
+            destination,
+            market: keys.market,
+            bids: keys.bids,
+            asks: keys.asks,
+            fill_queue: keys.fill_queue,
+            base_vault: keys.base_vault,
+            quote_vault: keys.quote_vault,
+            base_token_program,
+            quote_token_program,
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::CloseMarket {},
+    )
 }
 
 /// Let `delegate` place and cancel for `owner` (`None` removes the delegate).

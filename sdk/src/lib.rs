@@ -12,5 +12,8 @@ pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 pub use solex::error::SolexError;
 pub use solex::events as event_types;
-pub use solex::state::{order_id, order_id_parts, BookSide, Market, RestingOrder, Side, Trader, BOOK_CAPACITY};
-pub use solex::{CreateMarketArgs, PlaceOrderArgs, ID as PROGRAM_ID};
+pub use solex::state::{
+    order_id, order_id_parts, BookSide, Expiry, FillQueue, Market, OrderSlot, QueueEvent, QueueEventKind, RestingOrder,
+    Side, Trader, BOOK_CAPACITY, FILL_QUEUE_CAPACITY,
+};
+pub use solex::{CreateMarketArgs, OrderType, PlaceOrderArgs, SelfTradeMode, ID as PROGRAM_ID};

@@ -7,7 +7,7 @@ use solana_program_pack::Pack;
 use solana_signer::Signer;
 use solex_sdk::accounts::{decode, decode_boxed};
 use solex_sdk::instructions::{self as ix, MarketKeys};
-use solex_sdk::{pda, BookSide, CreateMarketArgs, Market, Trader};
+use solex_sdk::{pda, BookSide, CreateMarketArgs, FillQueue, Market, QueueEventKind, Side, Trader};
 use spl_token_interface::state::{Account as TokenAccount, Mint};
 
 use crate::ledger::{Landed, Ledger};
@@ -81,7 +81,7 @@ pub fn token_balance(ledger: &dyn Ledger, account: &Pubkey) -> u64 {
     TokenAccount::unpack(&data[..TokenAccount::LEN]).expect("token account").amount
 }
 
-/// The instructions that create a market's two book accounts and the market.
+/// The instructions that create a market's book and fill queue accounts and the market.
 pub fn create_market_ixs(
     ledger: &dyn Ledger,
     payer: &Keypair,
@@ -89,17 +89,18 @@ pub fn create_market_ixs(
     base_mint: Pubkey,
     quote_mint: Pubkey,
     args: CreateMarketArgs,
-) -> (MarketKeys, [Keypair; 2], Vec<Instruction>) {
-    let (bids, asks) = (Keypair::new(), Keypair::new());
-    let keys = MarketKeys::new(base_mint, quote_mint, args.market_id, bids.pubkey(), asks.pubkey());
+) -> (MarketKeys, [Keypair; 3], Vec<Instruction>) {
+    let (bids, asks, queue) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let keys = MarketKeys::new(base_mint, quote_mint, args.market_id, bids.pubkey(), asks.pubkey(), queue.pubkey());
     // Each mint's token program is whichever program owns it (Token or Token-2022).
     let program_of = |mint: &Pubkey| ledger.owner(mint).unwrap_or(TOKEN_PROGRAM);
     let ixs = vec![
         create_account_ix(ledger, &payer.pubkey(), &bids.pubkey(), BookSide::LEN, &solex::ID),
         create_account_ix(ledger, &payer.pubkey(), &asks.pubkey(), BookSide::LEN, &solex::ID),
+        create_account_ix(ledger, &payer.pubkey(), &queue.pubkey(), FillQueue::LEN, &solex::ID),
         ix::create_market(payer.pubkey(), *authority, &keys, program_of(&base_mint), program_of(&quote_mint), args),
     ];
-    (keys, [bids, asks], ixs)
+    (keys, [bids, asks, queue], ixs)
 }
 
 pub fn create_market(
@@ -109,8 +110,9 @@ pub fn create_market(
     quote_mint: Pubkey,
     args: CreateMarketArgs,
 ) -> (MarketKeys, Landed) {
-    let (keys, [bids, asks], ixs) = create_market_ixs(ledger, payer, &payer.pubkey(), base_mint, quote_mint, args);
-    let landed = ledger.send(&ixs, &[payer, &bids, &asks]).expect("create market");
+    let (keys, [bids, asks, queue], ixs) =
+        create_market_ixs(ledger, payer, &payer.pubkey(), base_mint, quote_mint, args);
+    let landed = ledger.send(&ixs, &[payer, &bids, &asks, &queue]).expect("create market");
     (keys, landed)
 }
 
@@ -125,6 +127,25 @@ pub fn trader_account(ledger: &dyn Ledger, market: &Pubkey, owner: &Pubkey) -> T
 pub fn book(ledger: &dyn Ledger, key: &Pubkey) -> Box<BookSide> {
     decode_boxed(&ledger.account_data(key).expect("book exists")).expect("book decodes")
 }
+
+pub fn fill_queue(ledger: &dyn Ledger, key: &Pubkey) -> Box<FillQueue> {
+    decode_boxed(&ledger.account_data(key).expect("fill queue exists")).expect("fill queue decodes")
+}
+
+/// Plain market arguments: lot 1_000 base atoms, tick 10 quote atoms, no fees, no minimum.
+pub fn market_args(market_id: u64) -> CreateMarketArgs {
+    CreateMarketArgs {
+        market_id,
+        base_lot_size: 1_000,
+        quote_tick_size: 10,
+        min_order_lots: 0,
+        maker_fee_bps: 0,
+        taker_fee_bps: 0,
+    }
+}
+
+/// Open orders each test wallet's trader account has room for.
+pub const TEST_MAX_ORDERS: u16 = 32;
 
 /// A wallet with lamports, base and quote token accounts, and a trader account on a market.
 pub struct Wallet {
@@ -198,8 +219,9 @@ impl TestMarket {
             &self.mint_authority,
             quote,
         );
-        let created =
-            ledger.send(&[ix::create_trader(owner, owner, self.keys.market)], &[&keypair]).expect("create trader");
+        let created = ledger
+            .send(&[ix::create_trader(owner, owner, self.keys.market, TEST_MAX_ORDERS)], &[&keypair])
+            .expect("create trader");
         (Wallet { keypair, base, quote }, created)
     }
 
@@ -217,16 +239,59 @@ impl TestMarket {
         ix::withdraw(w.pubkey(), &self.keys, wallet, mint, self.program_of(&mint), amount)
     }
 
-    /// Vault balances equal the sum of the traders' available + locked balances.
+    /// Conservation, checked independently of the program's arithmetic: each vault
+    /// holds exactly the traders' available + locked balances, plus (quote) the
+    /// unswept fees, corrected for fills still in the queue (whose taker side is
+    /// settled and maker side is not). With an empty queue this is the plain
+    /// invariant: vault = sum(available + locked) + fees.
     pub fn assert_conserved(&self, ledger: &dyn Ledger, wallets: &[&Wallet]) {
-        let (mut base, mut quote) = (0u64, 0u64);
+        let (mut base, mut quote) = (0i128, 0i128);
         for w in wallets {
             let t = trader_account(ledger, &self.keys.market, &w.pubkey());
-            base += t.base_available + t.base_locked;
-            quote += t.quote_available + t.quote_locked;
+            base += (t.base_available + t.base_locked) as i128;
+            quote += (t.quote_available + t.quote_locked) as i128;
         }
-        assert_eq!(token_balance(ledger, &self.keys.base_vault), base, "base vault != sum of trader balances");
-        assert_eq!(token_balance(ledger, &self.keys.quote_vault), quote, "quote vault != sum of trader balances");
+        quote += market(ledger, &self.keys.market).fees_accrued as i128;
+        for e in fill_queue(ledger, &self.keys.fill_queue).pending() {
+            if e.kind() != QueueEventKind::Fill {
+                continue; // an expired order's funds are still in its maker's locked balance
+            }
+            let (b, q, fee) = (e.base_atoms as i128, e.quote_atoms as i128, e.maker_fee as i128);
+            match e.side() {
+                // The maker's locked base already went to the taker; its quote is owed to it.
+                Side::Ask => {
+                    base -= b;
+                    quote += q - fee;
+                }
+                // The maker's locked quote already went to the taker; its base is owed to it.
+                Side::Bid => {
+                    base += b;
+                    quote -= q + fee;
+                }
+            }
+        }
+        assert_eq!(token_balance(ledger, &self.keys.base_vault) as i128, base, "base vault not conserved");
+        assert_eq!(token_balance(ledger, &self.keys.quote_vault) as i128, quote, "quote vault not conserved");
+    }
+
+    /// Runs `consume_events` until the queue is empty; returns the transactions.
+    pub fn consume_all(&self, ledger: &mut dyn Ledger, cranker: &Keypair) -> Vec<Landed> {
+        let mut landed = Vec::new();
+        while let Some(ix) = self.next_consume_ix(ledger) {
+            landed.push(ledger.send(&[ix], &[cranker]).expect("consume_events"));
+        }
+        landed
+    }
+
+    /// A `consume_events` for the next 8 queued events (None when the queue is empty).
+    pub fn next_consume_ix(&self, ledger: &dyn Ledger) -> Option<Instruction> {
+        let queue = fill_queue(ledger, &self.keys.fill_queue);
+        let makers: Vec<Pubkey> = queue.pending().take(8).map(|e| e.maker).collect();
+        (queue.count > 0).then(|| ix::consume_events(&self.keys, &makers, queue.head_seq, 8))
+    }
+
+    pub fn settle_ix(&self, w: &Wallet) -> Instruction {
+        ix::settle_funds(&self.keys, w.pubkey(), w.base, w.quote, self.base_program, self.quote_program)
     }
 }
 

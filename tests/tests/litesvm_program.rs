@@ -9,7 +9,14 @@ use solex_tests::litesvm_ledger::SvmLedger;
 use solex_tests::scenario::*;
 use solex_tests::{Keypair, Signer};
 
-const ARGS: CreateMarketArgs = CreateMarketArgs { market_id: 7, base_lot_size: 1_000_000, quote_tick_size: 10 };
+const ARGS: CreateMarketArgs = CreateMarketArgs {
+    market_id: 7,
+    base_lot_size: 1_000_000,
+    quote_tick_size: 10,
+    min_order_lots: 0,
+    maker_fee_bps: 0,
+    taker_fee_bps: 0,
+};
 
 fn setup() -> (SvmLedger, TestMarket, Wallet, Wallet) {
     let mut l = SvmLedger::new();
@@ -20,12 +27,12 @@ fn setup() -> (SvmLedger, TestMarket, Wallet, Wallet) {
 }
 
 fn order(side: Side, price: u64, qty_lots: u64, client_order_id: u64) -> PlaceOrderArgs {
-    PlaceOrderArgs { side, price, qty_lots, client_order_id }
+    PlaceOrderArgs::limit(side, price, qty_lots, client_order_id)
 }
 
 fn state_keys(m: &TestMarket, wallets: &[&Wallet]) -> Vec<Pubkey> {
     let k = &m.keys;
-    let mut keys = vec![k.market, k.bids, k.asks, k.base_vault, k.quote_vault];
+    let mut keys = vec![k.market, k.bids, k.asks, k.fill_queue, k.base_vault, k.quote_vault];
     for w in wallets {
         keys.extend([solex_sdk::pda::trader(&k.market, &w.pubkey()), w.base, w.quote]);
     }
@@ -67,32 +74,41 @@ fn create_market_rejects_bad_parameters_and_changes_nothing() {
         (base, quote, CreateMarketArgs { base_lot_size: 0, ..ARGS }, SolexError::InvalidLotSize),
         (base, quote, CreateMarketArgs { quote_tick_size: 0, ..ARGS }, SolexError::InvalidLotSize),
         (base, base, ARGS, SolexError::SameMint),
+        (base, quote, CreateMarketArgs { taker_fee_bps: -1, ..ARGS }, SolexError::InvalidFees),
+        (base, quote, CreateMarketArgs { taker_fee_bps: 1_001, ..ARGS }, SolexError::InvalidFees),
+        (base, quote, CreateMarketArgs { maker_fee_bps: 1_001, ..ARGS }, SolexError::InvalidFees),
+        // A rebate larger than the taker fee would pay out more than it takes in.
+        (base, quote, CreateMarketArgs { maker_fee_bps: -6, taker_fee_bps: 5, ..ARGS }, SolexError::InvalidFees),
     ];
     for (b, q, args, expected) in cases {
-        let (keys, [bids, asks], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), b, q, args);
+        let (keys, [bids, asks, queue], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), b, q, args);
         // (The payer's lamports do change: a failed transaction still pays its fee.)
-        let before = Snapshot::take(&l, &[keys.market, keys.bids, keys.asks, keys.base_vault]);
-        assert_program_error(l.send(&ixs, &[&payer, &bids, &asks]), expected);
+        let before = Snapshot::take(&l, &[keys.market, keys.bids, keys.asks, keys.fill_queue, keys.base_vault]);
+        assert_program_error(l.send(&ixs, &[&payer, &bids, &asks, &queue]), expected);
         before.assert_unchanged(&l);
         assert!(l.account_data(&keys.market).is_none());
     }
     // The same book account for both sides.
-    let (mut keys, [bids, _asks], mut ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
+    let (mut keys, [bids, _asks, queue], mut ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
     keys.asks = keys.bids;
-    ixs.truncate(1);
-    ixs.push(ix::create_market(payer.pubkey(), payer.pubkey(), &keys, TOKEN_PROGRAM, TOKEN_PROGRAM, ARGS));
-    assert!(l.send(&ixs, &[&payer, &bids]).is_err(), "one account as both book sides must be rejected");
+    ixs.remove(1);
+    *ixs.last_mut().unwrap() =
+        ix::create_market(payer.pubkey(), payer.pubkey(), &keys, TOKEN_PROGRAM, TOKEN_PROGRAM, ARGS);
+    assert!(l.send(&ixs, &[&payer, &bids, &queue]).is_err(), "one account as both book sides must be rejected");
     assert!(l.account_data(&keys.market).is_none());
     // A book account smaller than BookSide::LEN: Anchor's AccountDidNotDeserialize (3003).
-    let (keys, [bids, asks], mut ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
+    let (keys, [bids, asks, queue], mut ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
     ixs[0] = create_account_ix(&l, &payer.pubkey(), &bids.pubkey(), solex_sdk::BookSide::LEN - 8, &solex::ID);
-    let rejected = l.send(&ixs, &[&payer, &bids, &asks]).expect_err("undersized book must be rejected");
+    let rejected = l.send(&ixs, &[&payer, &bids, &asks, &queue]).expect_err("undersized book must be rejected");
     assert_eq!(rejected.custom_code, Some(3003), "{}", rejected.error);
     assert!(l.account_data(&keys.market).is_none());
     // A market id can be used once per pair.
     create_market(&mut l, &payer, base, quote, ARGS);
-    let (_, [bids, asks], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
-    assert!(l.send(&ixs, &[&payer, &bids, &asks]).is_err(), "a second market with the same id must be rejected");
+    let (_, [bids, asks, queue], ixs) = create_market_ixs(&l, &payer, &payer.pubkey(), base, quote, ARGS);
+    assert!(
+        l.send(&ixs, &[&payer, &bids, &asks, &queue]).is_err(),
+        "a second market with the same id must be rejected"
+    );
 }
 
 #[test]
@@ -209,7 +225,7 @@ fn place_and_cancel_lock_and_unlock_funds() {
 
     let c = l.send(&[ix::cancel_order(alice.pubkey(), &k, Side::Bid, bid_id)], &[&alice.keypair]).unwrap();
     assert!(
-        matches!(&c.events[..], [SolexEvent::OrderCancelled(e)] if e.order_id == bid_id && e.unlocked == 3_000 && e.client_order_id == 11)
+        matches!(&c.events[..], [SolexEvent::OrdersCancelled(e)] if e.orders.len() == 1 && e.orders[0].order_id == bid_id && e.orders[0].unlocked == 3_000 && e.orders[0].client_order_id == 11)
     );
     l.send(&[ix::cancel_order(alice.pubkey(), &k, Side::Ask, ask_id)], &[&alice.keypair]).unwrap();
     let t = trader_account(&l, &k.market, &alice.pubkey());
@@ -305,9 +321,11 @@ fn place_and_cancel_reject_bad_input_and_change_nothing() {
         l.send(&[place(order(Side::Ask, 150, 10, 0))], &[&alice.keypair]),
         SolexError::InsufficientFunds,
     );
-    // Crossing orders are refused until matching lands.
-    assert_program_error(l.send(&[place(order(Side::Bid, 200, 1, 0))], &[&alice.keypair]), SolexError::WouldCross);
-    assert_program_error(l.send(&[place(order(Side::Ask, 100, 1, 0))], &[&alice.keypair]), SolexError::WouldCross);
+    // Post-only orders that would cross.
+    let post_only =
+        |side, price| PlaceOrderArgs { order_type: solex_sdk::OrderType::PostOnly, ..order(side, price, 1, 0) };
+    assert_program_error(l.send(&[place(post_only(Side::Bid, 200))], &[&alice.keypair]), SolexError::WouldCross);
+    assert_program_error(l.send(&[place(post_only(Side::Ask, 100))], &[&alice.keypair]), SolexError::WouldCross);
     // qty * price * tick beyond u64.
     assert_program_error(l.send(&[place(order(Side::Bid, 150, u64::MAX, 0))], &[&alice.keypair]), SolexError::Overflow);
     assert_program_error(l.send(&[place(order(Side::Ask, 300, u64::MAX, 0))], &[&alice.keypair]), SolexError::Overflow);
@@ -399,7 +417,7 @@ fn paused_market_refuses_new_business_but_lets_funds_leave() {
     let carol = solex_tests::Keypair::new();
     l.airdrop(&carol.pubkey(), 1_000_000_000);
     assert_program_error(
-        l.send(&[ix::create_trader(carol.pubkey(), carol.pubkey(), k.market)], &[&carol]),
+        l.send(&[ix::create_trader(carol.pubkey(), carol.pubkey(), k.market, 8)], &[&carol]),
         SolexError::MarketPaused,
     );
     before.assert_unchanged(&l);

@@ -5,8 +5,16 @@ use solex_sdk::{CreateMarketArgs, PlaceOrderArgs, Side};
 use solex_tests::ledger::Ledger;
 use solex_tests::litesvm_ledger::SvmLedger;
 use solex_tests::scenario::*;
+use solex_tests::Signer;
 
-const ARGS: CreateMarketArgs = CreateMarketArgs { market_id: 1, base_lot_size: 1_000, quote_tick_size: 10 };
+const ARGS: CreateMarketArgs = CreateMarketArgs {
+    market_id: 1,
+    base_lot_size: 1_000,
+    quote_tick_size: 10,
+    min_order_lots: 0,
+    maker_fee_bps: -2,
+    taker_fee_bps: 5,
+};
 
 fn round_trip(base_program: solex_sdk::Pubkey, quote_program: solex_sdk::Pubkey) {
     let mut l = SvmLedger::new();
@@ -21,25 +29,30 @@ fn round_trip(base_program: solex_sdk::Pubkey, quote_program: solex_sdk::Pubkey)
 
     // Bid 10 lots at 100 ticks: 10 * 100 * 10 = 10_000 quote atoms locked.
     let placed = l
-        .send(
-            &[ix::place_order(
-                w.pubkey(),
-                &k,
-                PlaceOrderArgs { side: Side::Bid, price: 100, qty_lots: 10, client_order_id: 1 },
-            )],
-            &[&w.keypair],
-        )
+        .send(&[ix::place_order(w.pubkey(), &k, PlaceOrderArgs::limit(Side::Bid, 100, 10, 1))], &[&w.keypair])
         .expect("place");
     let SolexEvent::OrderPlaced(order) = &placed.events[0] else { panic!("no OrderPlaced") };
     assert_eq!(trader_account(&l, &k.market, &w.pubkey()).quote_locked, 10_000);
     m.assert_conserved(&l, &[&w]);
-    l.send(&[ix::cancel_order(w.pubkey(), &k, Side::Bid, order.order_id)], &[&w.keypair]).expect("cancel");
 
-    l.send(&[m.withdraw_ix(&w, k.base_mint, 2_000_000), m.withdraw_ix(&w, k.quote_mint, 3_000_000)], &[&w.keypair])
-        .expect("withdrawals");
-    assert_eq!((token_balance(&l, &w.base), token_balance(&l, &w.quote)), (5_000_000, 5_000_000));
+    // A seller takes 4 lots: 4_000 quote notional, taker fee 2 (5 bps, rounded up), maker rebate 0 (2 bps, rounded down).
+    let s = m.wallet(&mut l, 5_000_000, 0);
+    l.send(&[m.deposit_ix(&s, k.base_mint, 4_000)], &[&s.keypair]).expect("seller deposit");
+    l.send(&[ix::place_order(s.pubkey(), &k, PlaceOrderArgs::limit(Side::Ask, 100, 4, 9))], &[&s.keypair])
+        .expect("take");
+    m.assert_conserved(&l, &[&w, &s]);
+    m.consume_all(&mut l, &m.mint_authority);
+    m.assert_conserved(&l, &[&w, &s]);
+    l.send(&[m.settle_ix(&s)], &[&m.mint_authority]).expect("settle seller");
+    assert_eq!((token_balance(&l, &s.base), token_balance(&l, &s.quote)), (5_000_000 - 4_000, 4_000 - 2));
+    l.send(&[ix::cancel_order(w.pubkey(), &k, Side::Bid, order.order_id)], &[&w.keypair]).expect("cancel");
+    l.send(&[m.settle_ix(&w)], &[&w.keypair]).expect("settle");
+    assert_eq!((token_balance(&l, &w.base), token_balance(&l, &w.quote)), (5_000_000 + 4_000, 5_000_000 - 4_000));
+    l.send(&[ix::sweep_fees(m.mint_authority.pubkey(), &k, s.quote, quote_program)], &[&m.mint_authority])
+        .expect("sweep");
+    assert_eq!(token_balance(&l, &s.quote), 4_000);
     assert_eq!((token_balance(&l, &k.base_vault), token_balance(&l, &k.quote_vault)), (0, 0));
-    m.assert_conserved(&l, &[&w]);
+    m.assert_conserved(&l, &[&w, &s]);
 
     // The other token program for a mint is rejected and changes nothing.
     let wrong_program = if quote_program == TOKEN_PROGRAM { TOKEN_2022_PROGRAM } else { TOKEN_PROGRAM };

@@ -32,7 +32,7 @@ pub enum SolexError {
     BookFull,
     #[msg("an order with this id is already on the book")]
     DuplicateOrderId,
-    #[msg("order would cross the book; matching is not enabled in this version")]
+    #[msg("post-only order would cross the book")]
     WouldCross,
     #[msg("no order with this id on this side of the book")]
     OrderNotFound,
@@ -46,4 +46,46 @@ pub enum SolexError {
     MarketPaused,
     #[msg("signer is neither the trader account's owner nor its delegate")]
     NotOwnerOrDelegate,
+    #[msg("fees out of range: each at most 10%, taker fee >= 0, maker rebate <= taker fee")]
+    InvalidFees,
+    #[msg("fill queue account is not this market's")]
+    WrongFillQueue,
+    #[msg("the fill queue is full: consume_events must run first")]
+    FillQueueFull,
+    #[msg("order quantity is below the market's minimum")]
+    OrderTooSmall,
+    #[msg("the trader account has no free open-order slot")]
+    TooManyOpenOrders,
+    #[msg("max_orders must be between 1 and 256")]
+    InvalidMaxOrders,
+    #[msg("the order's expiry has already passed")]
+    OrderExpired,
+    #[msg("fill-or-kill order could not be filled completely")]
+    WouldNotFill,
+    #[msg("order would trade with the trader's own order (self-trade mode: abort)")]
+    SelfTrade,
+    #[msg("max_fills must be between 1 and 64")]
+    InvalidFillLimit,
+    #[msg("post-only slide: no valid price on the non-crossing side")]
+    NoSlidePrice,
+    #[msg("the fill queue's head is not the expected sequence number (already consumed?)")]
+    QueueHeadMismatch,
+    #[msg("nothing to consume: the queue is empty or the first event's maker account is missing")]
+    NothingToConsume,
+    #[msg("account is not a trader account of this market")]
+    InvalidTraderAccount,
+    #[msg("nothing to settle: both available balances are zero")]
+    NothingToSettle,
+    #[msg("token account is not owned by the trader account's owner")]
+    WrongTokenOwner,
+    #[msg("no fees to sweep")]
+    NoFees,
+    #[msg("market is not empty: books, fill queue, trader accounts and fees must all be empty")]
+    MarketNotEmpty,
+    #[msg("trader account still holds funds or open orders")]
+    TraderNotEmpty,
+    #[msg("no open order with this client order id")]
+    ClientOrderNotFound,
+    #[msg("market orders need a quantity or a quote budget")]
+    NoMarketSize,
 }

@@ -3,7 +3,8 @@
 //! the market's next sequence number.
 use anchor_lang::prelude::*;
 
-use crate::state::Side;
+use crate::matching::OrderType;
+use crate::state::{QueueEventKind, Side};
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub struct MarketCreated {
     pub quote_mint: Pubkey,
     pub base_lot_size: u64,
     pub quote_tick_size: u64,
+    pub min_order_lots: u64,
+    pub maker_fee_bps: i16,
+    pub taker_fee_bps: i16,
 }
 
 #[event]
@@ -24,6 +28,7 @@ pub struct TraderCreated {
     pub seq: u64,
     pub trader: Pubkey,
     pub owner: Pubkey,
+    pub max_orders: u16,
 }
 
 #[event]
@@ -49,6 +54,39 @@ pub struct Withdrawn {
     pub available: u64,
 }
 
+/// One fill of a taking order against a resting one.
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// The fill queue entry that settles the maker (`FillsConsumed` reports it).
+    pub fill_seq: u64,
+    /// The maker's trader account.
+    pub maker: Pubkey,
+    pub maker_order_id: u128,
+    pub price: u64,
+    pub qty_lots: u64,
+    /// Positive: the maker's fee; negative: its rebate (quote atoms).
+    pub maker_fee: i64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceReason {
+    /// The order's expiry had passed when a taker met it; its funds unlock.
+    Expired,
+    /// Self-trade prevention cancelled or decremented it.
+    SelfTrade,
+}
+
+/// A resting order removed or shrunk without trading.
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Reduced {
+    pub order_id: u128,
+    pub trader: Pubkey,
+    pub side: Side,
+    pub qty_lots: u64,
+    pub reason: ReduceReason,
+}
+
+/// An order was placed: what it took from the book, what rested, and what it met.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPlaced {
@@ -58,18 +96,23 @@ pub struct OrderPlaced {
     pub order_id: u128,
     pub client_order_id: u64,
     pub side: Side,
+    pub order_type: OrderType,
+    /// The limit price (after a post-only slide, the price it rested at).
     pub price: u64,
     pub qty_lots: u64,
-    /// Atoms moved from available to locked (base for asks, quote for bids).
+    pub filled_lots: u64,
+    /// Quote notional of the fills (before fees).
+    pub filled_quote: u64,
+    pub taker_fee: u64,
+    pub rested_lots: u64,
+    /// Atoms moved from available to locked for the resting part.
     pub locked: u64,
+    pub fills: Vec<Fill>,
+    pub reduced: Vec<Reduced>,
 }
 
-#[event]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderCancelled {
-    pub market: Pubkey,
-    pub seq: u64,
-    pub trader: Pubkey,
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub struct CancelledOrder {
     pub order_id: u128,
     pub client_order_id: u64,
     pub side: Side,
@@ -77,6 +120,71 @@ pub struct OrderCancelled {
     pub qty_lots: u64,
     /// Atoms moved from locked back to available.
     pub unlocked: u64,
+}
+
+/// Orders removed by their owner (cancel, cancel by client id, cancel all, replace).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersCancelled {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub trader: Pubkey,
+    pub orders: Vec<CancelledOrder>,
+}
+
+/// What `consume_events` applied to one maker.
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub fill_seq: u64,
+    pub maker: Pubkey,
+    pub order_id: u128,
+    pub kind: QueueEventKind,
+    pub qty_lots: u64,
+}
+
+/// Queue entries applied to makers' accounts, in fill sequence order.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FillsConsumed {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub settled: Vec<Settled>,
+}
+
+/// A trader's available balances moved to its owner's token accounts.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundsSettled {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub trader: Pubkey,
+    pub base_amount: u64,
+    pub quote_amount: u64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeesSwept {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub destination: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraderClosed {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub trader: Pubkey,
+}
+
+/// The last event of a market: its accounts are closed and their rent returned.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketClosed {
+    pub market: Pubkey,
+    pub seq: u64,
 }
 
 #[event]

@@ -11,10 +11,12 @@ use {sbf_builtins as _, solana_compiler_builtins as _};
 pub mod error;
 pub mod events;
 pub mod instructions;
+pub mod matching;
 pub mod state;
 
 pub use instructions::*;
-pub use state::Side;
+pub use matching::{OrderType, PlaceOrderArgs, SelfTradeMode};
+pub use state::{Expiry, Side};
 
 declare_id!("4N2SLdxfASiiGQNiAaMmijsBULCQxEU393VjJHMtKiLC");
 
@@ -27,9 +29,9 @@ pub mod solex {
         instructions::handle_create_market(ctx, args)
     }
 
-    /// Opens the owner's trader account on a market.
-    pub fn create_trader(ctx: Context<CreateTrader>) -> Result<()> {
-        instructions::handle_create_trader(ctx)
+    /// Opens the owner's trader account on a market, with room for `max_orders` open orders.
+    pub fn create_trader(ctx: Context<CreateTrader>, max_orders: u16) -> Result<()> {
+        instructions::handle_create_trader(ctx, max_orders)
     }
 
     /// Moves tokens from the owner's wallet into the vault: available += amount.
@@ -42,7 +44,8 @@ pub mod solex {
         instructions::handle_withdraw(ctx, amount)
     }
 
-    /// Rests a limit order on the book, locking its funds (available -> locked).
+    /// Places an order: matches what crosses (settling the taker at once and queueing
+    /// the makers' fills), then rests the remainder if the order type allows, locking its funds.
     pub fn place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Result<()> {
         instructions::handle_place_order(ctx, args)
     }
@@ -60,5 +63,49 @@ pub mod solex {
     /// Removes the owner's order and unlocks its funds (locked -> available).
     pub fn cancel_order(ctx: Context<OrderBook>, side: Side, order_id: u128) -> Result<()> {
         instructions::handle_cancel_order(ctx, side, order_id)
+    }
+
+    /// Cancels the owner's open order with this client order id.
+    pub fn cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64) -> Result<()> {
+        instructions::handle_cancel_by_client_id(ctx, client_order_id)
+    }
+
+    /// Cancels up to `limit` of the owner's resting orders, on one side or both.
+    pub fn cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8) -> Result<()> {
+        instructions::handle_cancel_all(ctx, side, limit)
+    }
+
+    /// Cancels an order and places another, atomically.
+    pub fn replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128, args: PlaceOrderArgs) -> Result<()> {
+        instructions::handle_replace_order(ctx, side, order_id, args)
+    }
+
+    /// Permissionless: applies up to `limit` queued fills to their makers, from `expected_head` on.
+    pub fn consume_events<'info>(
+        ctx: Context<'info, ConsumeEvents<'info>>,
+        expected_head: u64,
+        limit: u8,
+    ) -> Result<()> {
+        instructions::handle_consume_events(ctx, expected_head, limit)
+    }
+
+    /// Permissionless: pays a trader's available balances to its owner's token accounts.
+    pub fn settle_funds(ctx: Context<SettleFunds>) -> Result<()> {
+        instructions::handle_settle_funds(ctx)
+    }
+
+    /// The market authority collects the accrued fees.
+    pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
+        instructions::handle_sweep_fees(ctx)
+    }
+
+    /// The owner closes an empty trader account and gets its rent back.
+    pub fn close_trader(ctx: Context<CloseTrader>) -> Result<()> {
+        instructions::handle_close_trader(ctx)
+    }
+
+    /// The authority closes an empty market with its books, queue and vaults.
+    pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
+        instructions::handle_close_market(ctx)
     }
 }

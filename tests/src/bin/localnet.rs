@@ -25,7 +25,14 @@ fn main() {
     eprintln!("starting solana-test-validator with target/deploy/solex.so ...");
     let validator = TestValidator::start_on(8899);
     let mut chain = validator.rpc();
-    let args = CreateMarketArgs { market_id: 0, base_lot_size: 1_000_000, quote_tick_size: 10 };
+    let args = CreateMarketArgs {
+        market_id: 0,
+        base_lot_size: 1_000_000,
+        quote_tick_size: 10,
+        min_order_lots: 1,
+        maker_fee_bps: -1,
+        taker_fee_bps: 4,
+    };
     let (m, _) = TestMarket::create(&mut chain, args);
     let k = m.keys;
 
@@ -46,7 +53,7 @@ fn main() {
         )
         .expect("demo deposits");
     for (side, price) in [(Side::Bid, 9_900), (Side::Bid, 9_800), (Side::Ask, 10_100), (Side::Ask, 10_200)] {
-        let order = PlaceOrderArgs { side, price, qty_lots: 10, client_order_id: price };
+        let order = PlaceOrderArgs::limit(side, price, 10, price);
         chain.send(&[ix::place_order(maker.pubkey(), &k, order)], &[&maker.keypair]).expect("demo order");
     }
 
@@ -58,6 +65,8 @@ fn main() {
     println!("  base mint      {} (9 decimals, lot 1_000_000 atoms)", k.base_mint);
     println!("  quote mint     {} (6 decimals, tick 10 atoms per lot)", k.quote_mint);
     println!("  bids / asks    {} / {}", k.bids, k.asks);
+    println!("  fill queue     {}", k.fill_queue);
+    println!("  fees           maker -1 bps (rebate), taker 4 bps");
     println!("  vaults         {} / {}", k.base_vault, k.quote_vault);
     for (name, path, w) in &wallets {
         println!("  {name:<14} {} keypair {} (base {} quote {})", w.pubkey(), path.display(), w.base, w.quote);

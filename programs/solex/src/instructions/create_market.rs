@@ -3,13 +3,18 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::error::SolexError;
 use crate::events::MarketCreated;
-use crate::state::{BookSide, Market, Side, BASE_VAULT_SEED, MARKET_SEED, QUOTE_VAULT_SEED};
+use crate::state::{valid_fees, BookSide, FillQueue, Market, Side, BASE_VAULT_SEED, MARKET_SEED, QUOTE_VAULT_SEED};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CreateMarketArgs {
     pub market_id: u64,
     pub base_lot_size: u64,
     pub quote_tick_size: u64,
+    /// Smallest order, in lots (0 or 1: any).
+    pub min_order_lots: u64,
+    /// Negative: a rebate, at most the taker fee.
+    pub maker_fee_bps: i16,
+    pub taker_fee_bps: i16,
 }
 
 #[event_cpi]
@@ -57,6 +62,9 @@ pub struct CreateMarket<'info> {
     pub bids: AccountLoader<'info, BookSide>,
     #[account(zero)]
     pub asks: AccountLoader<'info, BookSide>,
+    /// Created by the caller with `FillQueue::LEN` bytes, owned by this program.
+    #[account(zero)]
+    pub fill_queue: AccountLoader<'info, FillQueue>,
     pub base_token_program: Interface<'info, TokenInterface>,
     pub quote_token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
@@ -67,6 +75,7 @@ pub fn handle_create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) 
     let a = &ctx.accounts;
     require_keys_neq!(a.base_mint.key(), a.quote_mint.key(), SolexError::SameMint);
     require_keys_neq!(a.bids.key(), a.asks.key(), SolexError::SameBookAccount);
+    require!(valid_fees(args.maker_fee_bps, args.taker_fee_bps), SolexError::InvalidFees);
 
     let market_key = a.market.key();
     for (book, side) in [(&a.bids, Side::Bid), (&a.asks, Side::Ask)] {
@@ -74,6 +83,7 @@ pub fn handle_create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) 
         book.market = market_key;
         book.side = side.as_u8();
     }
+    a.fill_queue.load_init()?.market = market_key;
 
     let mut market = a.market.load_init()?;
     market.authority = a.authority.key();
@@ -86,6 +96,10 @@ pub fn handle_create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) 
     market.market_id = args.market_id;
     market.base_lot_size = args.base_lot_size;
     market.quote_tick_size = args.quote_tick_size;
+    market.fill_queue = a.fill_queue.key();
+    market.min_order_lots = args.min_order_lots;
+    market.maker_fee_bps = args.maker_fee_bps;
+    market.taker_fee_bps = args.taker_fee_bps;
     market.bump = ctx.bumps.market;
     market.base_decimals = a.base_mint.decimals;
     market.quote_decimals = a.quote_mint.decimals;
@@ -97,6 +111,9 @@ pub fn handle_create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) 
         quote_mint: market.quote_mint,
         base_lot_size: market.base_lot_size,
         quote_tick_size: market.quote_tick_size,
+        min_order_lots: market.min_order_lots,
+        maker_fee_bps: market.maker_fee_bps,
+        taker_fee_bps: market.taker_fee_bps,
     };
     drop(market);
     emit_cpi!(event);

@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
 use crate::events::TraderCreated;
-use crate::state::{Market, Trader, TRADER_SEED};
+use crate::state::{Market, Trader, MAX_ORDERS_PER_TRADER, TRADER_SEED};
 
 #[event_cpi]
 #[derive(Accounts)]
+#[instruction(max_orders: u16)]
 pub struct CreateTrader<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
@@ -15,7 +16,7 @@ pub struct CreateTrader<'info> {
     #[account(
         init,
         payer = payer,
-        space = Trader::LEN,
+        space = Trader::space(max_orders),
         seeds = [TRADER_SEED, market.key().as_ref(), owner.key().as_ref()],
         bump,
     )]
@@ -23,20 +24,27 @@ pub struct CreateTrader<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn handle_create_trader(ctx: Context<CreateTrader>) -> Result<()> {
+/// `max_orders` (1..=256) sizes the account: it bounds the trader's open orders.
+pub fn handle_create_trader(ctx: Context<CreateTrader>, max_orders: u16) -> Result<()> {
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
+    require!((1..=MAX_ORDERS_PER_TRADER).contains(&max_orders), SolexError::InvalidMaxOrders);
     let mut trader = a.trader.load_init()?;
     trader.market = a.market.key();
     trader.owner = a.owner.key();
     trader.bump = ctx.bumps.trader;
+    trader.max_orders = max_orders;
     drop(trader);
+    let mut market = a.market.load_mut()?;
+    market.trader_count += 1;
     let event = TraderCreated {
         market: a.market.key(),
-        seq: a.market.load_mut()?.next_event_seq(),
+        seq: market.next_event_seq(),
         trader: a.trader.key(),
         owner: a.owner.key(),
+        max_orders,
     };
+    drop(market);
     emit_cpi!(event);
     Ok(())
 }

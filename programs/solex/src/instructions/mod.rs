@@ -1,18 +1,22 @@
-mod cancel_order;
+mod close;
+mod consume_events;
 mod create_market;
 mod create_trader;
 mod funds;
+mod orders;
 mod owned_trader;
-mod place_order;
 mod set_delegate;
 mod set_paused;
+mod settle;
 mod token;
 
-pub use cancel_order::*;
+pub use close::*;
+pub use consume_events::*;
 pub use create_market::*;
 pub use create_trader::*;
 pub use funds::*;
+pub use orders::*;
 pub use owned_trader::*;
-pub use place_order::*;
 pub use set_delegate::*;
 pub use set_paused::*;
+pub use settle::*;

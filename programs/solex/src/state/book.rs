@@ -16,6 +16,14 @@ impl Side {
     pub fn as_u8(self) -> u8 {
         self as u8
     }
+
+    pub fn from_u8(v: u8) -> Side {
+        if v == Side::Bid as u8 {
+            Side::Bid
+        } else {
+            Side::Ask
+        }
+    }
 }
 
 /// Order ids carry the price in the high 64 bits and the market's order sequence
@@ -28,6 +36,53 @@ pub fn order_id_parts(id: u128) -> (u64, u64) {
     ((id >> 64) as u64, id as u64)
 }
 
+/// When an order stops being valid. Stored in a resting order as one `u64`:
+/// 0 never, a slot, or a unix time with the top bit set.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Expiry {
+    #[default]
+    Never,
+    /// Valid up to and including this slot.
+    Slot(u64),
+    /// Valid up to and including this unix time (seconds).
+    UnixTime(i64),
+}
+
+const UNIX_TIME_FLAG: u64 = 1 << 63;
+
+impl Expiry {
+    pub fn encode(self) -> u64 {
+        match self {
+            Expiry::Never => 0,
+            Expiry::Slot(slot) => slot & !UNIX_TIME_FLAG,
+            Expiry::UnixTime(t) => (t.max(0) as u64 & !UNIX_TIME_FLAG) | UNIX_TIME_FLAG,
+        }
+    }
+
+    pub fn decode(v: u64) -> Self {
+        match v {
+            0 => Expiry::Never,
+            v if v & UNIX_TIME_FLAG != 0 => Expiry::UnixTime((v & !UNIX_TIME_FLAG) as i64),
+            v => Expiry::Slot(v),
+        }
+    }
+
+    pub fn has_passed(self, now: &Now) -> bool {
+        match self {
+            Expiry::Never => false,
+            Expiry::Slot(slot) => now.slot > slot,
+            Expiry::UnixTime(t) => now.unix_time > t,
+        }
+    }
+}
+
+/// The clock readings expiry is judged by.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Now {
+    pub slot: u64,
+    pub unix_time: i64,
+}
+
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RestingOrder {
@@ -37,11 +92,17 @@ pub struct RestingOrder {
     pub seq: u64,
     pub qty_lots: u64,
     pub client_order_id: u64,
+    /// `Expiry::encode`.
+    pub expires: u64,
 }
 
 impl RestingOrder {
     pub fn id(&self) -> u128 {
         order_id(self.price, self.seq)
+    }
+
+    pub fn expiry(&self) -> Expiry {
+        Expiry::decode(self.expires)
     }
 }
 
@@ -62,11 +123,7 @@ impl BookSide {
     pub const LEN: usize = 8 + core::mem::size_of::<BookSide>();
 
     pub fn side(&self) -> Side {
-        if self.side == Side::Bid as u8 {
-            Side::Bid
-        } else {
-            Side::Ask
-        }
+        Side::from_u8(self.side)
     }
 
     /// Sort key: ascending in the array means ascending priority.
@@ -86,13 +143,29 @@ impl BookSide {
         self.orders().last()
     }
 
+    pub fn best_mut(&mut self) -> Option<&mut RestingOrder> {
+        let len = self.len as usize;
+        len.checked_sub(1).map(|i| &mut self.orders[i])
+    }
+
     /// Would an order at `price` on the other side cross this side's best?
     pub fn crosses(&self, price: u64) -> bool {
-        match (self.side(), self.best()) {
-            (_, None) => false,
-            (Side::Bid, Some(best)) => price <= best.price,
-            (Side::Ask, Some(best)) => price >= best.price,
+        self.best().is_some_and(|best| self.crosses_order(price, best.price))
+    }
+
+    /// Would an order at `price` on the other side trade against a resting order at `resting`?
+    pub fn crosses_order(&self, price: u64, resting: u64) -> bool {
+        match self.side() {
+            Side::Bid => price <= resting,
+            Side::Ask => price >= resting,
         }
+    }
+
+    /// Removes the best order (the last), in O(1).
+    pub fn pop_best(&mut self) -> Option<RestingOrder> {
+        let len = self.len as usize;
+        let at = len.checked_sub(1)?;
+        Some(self.remove(at))
     }
 
     fn search(&self, rank: u128) -> core::result::Result<usize, usize> {

@@ -1,36 +1,96 @@
+use core::cell::RefMut;
+
 use anchor_lang::prelude::*;
 
+use super::{order_id, Side};
 use crate::error::SolexError;
 
 pub const TRADER_SEED: &[u8] = b"trader";
+/// The most open orders a trader account can be sized for.
+pub const MAX_ORDERS_PER_TRADER: u16 = 256;
 
 /// A trader's funds on one market. Tokens sit in the market's vaults; this
 /// account says how much of them is the trader's, and how much of that is
 /// locked behind resting orders.
+///
+/// The account is `Trader::LEN + max_orders * OrderSlot::LEN` bytes: the header is
+/// followed by one slot per open order, sized by the owner at creation. A slot
+/// is taken when an order rests and freed when it is cancelled, expires or (at
+/// `consume_events`) is completely filled.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Trader {
     pub market: Pubkey,
     pub owner: Pubkey,
+    /// May place and cancel orders for the owner, never withdraw. Default: none.
+    pub delegate: Pubkey,
     pub base_available: u64,
     pub base_locked: u64,
     pub quote_available: u64,
     pub quote_locked: u64,
-    pub open_orders: u32,
+    /// Slots in use.
+    pub open_orders: u16,
+    /// Slots after the header.
+    pub max_orders: u16,
     pub bump: u8,
     pub _padding: [u8; 3],
-    /// May place and cancel orders for the owner, never withdraw. Default: none.
-    pub delegate: Pubkey,
     pub _reserved: [u8; 32],
+}
+
+/// One open order of a trader: enough to find it on the book (side, price, seq)
+/// and to find it by the client's id.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OrderSlot {
+    pub price: u64,
+    pub seq: u64,
+    pub client_order_id: u64,
+    pub side: u8,
+    pub used: u8,
+    pub _padding: [u8; 6],
+}
+
+impl OrderSlot {
+    pub const LEN: usize = core::mem::size_of::<OrderSlot>();
+
+    pub fn order_id(&self) -> u128 {
+        order_id(self.price, self.seq)
+    }
+
+    pub fn side(&self) -> Side {
+        Side::from_u8(self.side)
+    }
 }
 
 impl Trader {
     pub const LEN: usize = 8 + core::mem::size_of::<Trader>();
 
+    pub fn space(max_orders: u16) -> usize {
+        Self::LEN + max_orders as usize * OrderSlot::LEN
+    }
+
     /// The owner, or the delegate if one is set, may trade.
     pub fn may_trade(&self, signer: &Pubkey) -> bool {
         *signer == self.owner || (self.delegate != Pubkey::default() && *signer == self.delegate)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.open_orders == 0
+            && self.base_available == 0
+            && self.base_locked == 0
+            && self.quote_available == 0
+            && self.quote_locked == 0
+    }
+}
+
+/// Splits a trader account's data (already checked by Anchor to be a `Trader`)
+/// into its header and its order slots.
+pub fn trader_parts<'a>(data: RefMut<'a, &mut [u8]>) -> (RefMut<'a, Trader>, RefMut<'a, [OrderSlot]>) {
+    RefMut::map_split(data, |d| {
+        let (header, slots) = d[8..].split_at_mut(core::mem::size_of::<Trader>());
+        let slot_bytes = slots.len() / OrderSlot::LEN * OrderSlot::LEN;
+        (bytemuck::from_bytes_mut(header), bytemuck::cast_slice_mut(&mut slots[..slot_bytes]))
+    })
 }
 
 /// Which of the market's two assets a balance is in.
@@ -41,11 +101,19 @@ pub enum Asset {
 }
 
 impl Asset {
-    /// The asset an order on `side` locks: asks sell base, bids pay quote.
-    pub fn locked_by(side: super::Side) -> Asset {
+    /// The asset an order on `side` locks (and a taker on `side` pays): asks sell base, bids pay quote.
+    pub fn locked_by(side: Side) -> Asset {
         match side {
-            super::Side::Ask => Asset::Base,
-            super::Side::Bid => Asset::Quote,
+            Side::Ask => Asset::Base,
+            Side::Bid => Asset::Quote,
+        }
+    }
+
+    /// The asset an order on `side` receives.
+    pub fn received_by(side: Side) -> Asset {
+        match side {
+            Side::Ask => Asset::Quote,
+            Side::Bid => Asset::Base,
         }
     }
 }
@@ -72,22 +140,49 @@ impl Trader {
         Ok(*available)
     }
 
-    /// available -> locked, for a new resting order.
+    /// available -> locked, for a resting order.
     pub fn lock(&mut self, asset: Asset, amount: u64) -> Result<()> {
         let (available, locked) = self.balances(asset);
         *available = available.checked_sub(amount).ok_or(SolexError::InsufficientFunds)?;
         *locked = locked.checked_add(amount).ok_or(SolexError::Overflow)?;
-        self.open_orders = self.open_orders.checked_add(1).ok_or(SolexError::Overflow)?;
         Ok(())
     }
 
-    /// locked -> available, for an order leaving the book unfilled.
+    /// locked -> available, for (part of) an order leaving the book unfilled.
     pub fn unlock(&mut self, asset: Asset, amount: u64) -> Result<()> {
         let (available, locked) = self.balances(asset);
-        // Locked always covers a resting order: place_order locked exactly this amount.
+        // Locked always covers a resting order: placing it locked exactly this amount.
         *locked = locked.checked_sub(amount).ok_or(SolexError::Overflow)?;
         *available = available.checked_add(amount).ok_or(SolexError::Overflow)?;
-        self.open_orders = self.open_orders.checked_sub(1).ok_or(SolexError::Overflow)?;
         Ok(())
     }
+
+    /// locked -= amount, for a maker's filled funds leaving to the taker.
+    pub fn spend_locked(&mut self, asset: Asset, amount: u64) -> Result<()> {
+        let (_, locked) = self.balances(asset);
+        *locked = locked.checked_sub(amount).ok_or(SolexError::Overflow)?;
+        Ok(())
+    }
+
+    /// Records a newly resting order in a free slot.
+    pub fn add_order(&mut self, slots: &mut [OrderSlot], side: Side, price: u64, seq: u64, client: u64) -> Result<()> {
+        let slot = slots.iter_mut().find(|s| s.used == 0).ok_or(SolexError::TooManyOpenOrders)?;
+        *slot = OrderSlot { price, seq, client_order_id: client, side: side.as_u8(), used: 1, _padding: [0; 6] };
+        self.open_orders += 1;
+        Ok(())
+    }
+
+    /// Frees the slot of the order with this sequence number (sequence numbers are unique per market).
+    pub fn remove_order(&mut self, slots: &mut [OrderSlot], seq: u64) -> Result<OrderSlot> {
+        let slot = slots.iter_mut().find(|s| s.used != 0 && s.seq == seq).ok_or(SolexError::OrderNotFound)?;
+        let removed = *slot;
+        *slot = OrderSlot::default();
+        self.open_orders -= 1;
+        Ok(removed)
+    }
+}
+
+/// The open order with this client order id, if any.
+pub fn find_client_order(slots: &[OrderSlot], client_order_id: u64) -> Option<&OrderSlot> {
+    slots.iter().find(|s| s.used != 0 && s.client_order_id == client_order_id)
 }

@@ -1,0 +1,135 @@
+//! Order entry: place, cancel (by id, by client id, all) and replace. The signer is
+//! the trader account's owner or its delegate.
+use anchor_lang::prelude::*;
+
+use crate::error::SolexError;
+use crate::events::{CancelledOrder, OrderPlaced, OrdersCancelled};
+use crate::matching::{Account, Book, PlaceOrderArgs, Placed};
+use crate::state::{find_client_order, trader_parts, BookSide, FillQueue, Market, Now, Side, Trader};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct OrderBook<'info> {
+    pub signer: Signer<'info>,
+    #[account(
+        mut,
+        has_one = bids @ SolexError::WrongBook,
+        has_one = asks @ SolexError::WrongBook,
+        has_one = fill_queue @ SolexError::WrongFillQueue,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    #[account(
+        mut,
+        has_one = market @ SolexError::WrongMarket,
+        constraint = trader.load()?.may_trade(&signer.key()) @ SolexError::NotOwnerOrDelegate,
+    )]
+    pub trader: AccountLoader<'info, Trader>,
+    #[account(mut)]
+    pub bids: AccountLoader<'info, BookSide>,
+    #[account(mut)]
+    pub asks: AccountLoader<'info, BookSide>,
+    #[account(mut)]
+    pub fill_queue: AccountLoader<'info, FillQueue>,
+}
+
+impl OrderBook<'_> {
+    /// Runs `f` over the loaded market state and trader account.
+    fn with_book<R>(&self, f: impl FnOnce(&mut Book, &mut Account) -> Result<R>) -> Result<R> {
+        let mut market = self.market.load_mut()?;
+        let mut bids = self.bids.load_mut()?;
+        let mut asks = self.asks.load_mut()?;
+        let mut queue = self.fill_queue.load_mut()?;
+        let trader_info = self.trader.to_account_info();
+        let (mut trader, mut slots) = trader_parts(trader_info.try_borrow_mut_data()?);
+        let mut book = Book { market: &mut market, bids: &mut bids, asks: &mut asks, queue: &mut queue };
+        let mut account = Account { key: self.trader.key(), trader: &mut trader, slots: &mut slots };
+        f(&mut book, &mut account)
+    }
+
+    fn next_seq(&self) -> Result<u64> {
+        Ok(self.market.load_mut()?.next_event_seq())
+    }
+
+    fn placed_event(&self, args: &PlaceOrderArgs, placed: Placed) -> Result<OrderPlaced> {
+        Ok(OrderPlaced {
+            market: self.market.key(),
+            seq: self.next_seq()?,
+            trader: self.trader.key(),
+            order_id: placed.order_id,
+            client_order_id: args.client_order_id,
+            side: args.side,
+            order_type: args.order_type,
+            price: placed.price,
+            qty_lots: args.qty_lots,
+            filled_lots: placed.filled_lots,
+            filled_quote: placed.filled_quote,
+            taker_fee: placed.taker_fee,
+            rested_lots: placed.rested_lots,
+            locked: placed.locked,
+            fills: placed.fills,
+            reduced: placed.reduced,
+        })
+    }
+
+    fn cancelled_event(&self, orders: Vec<CancelledOrder>) -> Result<OrdersCancelled> {
+        Ok(OrdersCancelled { market: self.market.key(), seq: self.next_seq()?, trader: self.trader.key(), orders })
+    }
+}
+
+fn now() -> Result<Now> {
+    let clock = Clock::get()?;
+    Ok(Now { slot: clock.slot, unix_time: clock.unix_timestamp })
+}
+
+pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Result<()> {
+    let a = &ctx.accounts;
+    require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
+    let now = now()?;
+    let placed = a.with_book(|book, trader| book.place(trader, &args, &now))?;
+    let event = a.placed_event(&args, placed)?;
+    emit_cpi!(event);
+    Ok(())
+}
+
+pub fn handle_cancel_order(ctx: Context<OrderBook>, side: Side, order_id: u128) -> Result<()> {
+    let a = &ctx.accounts;
+    let cancelled = a.with_book(|book, trader| book.cancel(trader, side, order_id))?;
+    let event = a.cancelled_event(vec![cancelled])?;
+    emit_cpi!(event);
+    Ok(())
+}
+
+pub fn handle_cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64) -> Result<()> {
+    let a = &ctx.accounts;
+    let cancelled = a.with_book(|book, trader| {
+        let slot = *find_client_order(trader.slots, client_order_id).ok_or(SolexError::ClientOrderNotFound)?;
+        book.cancel(trader, slot.side(), slot.order_id())
+    })?;
+    let event = a.cancelled_event(vec![cancelled])?;
+    emit_cpi!(event);
+    Ok(())
+}
+
+pub fn handle_cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8) -> Result<()> {
+    let a = &ctx.accounts;
+    let cancelled = a.with_book(|book, trader| book.cancel_all(trader, side, limit))?;
+    let event = a.cancelled_event(cancelled)?;
+    emit_cpi!(event);
+    Ok(())
+}
+
+/// Cancel one order and place another, atomically: if the placement fails, the cancel is undone too.
+pub fn handle_replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128, args: PlaceOrderArgs) -> Result<()> {
+    let a = &ctx.accounts;
+    require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
+    let now = now()?;
+    let (cancelled, placed) = a.with_book(|book, trader| {
+        let cancelled = book.cancel(trader, side, order_id)?;
+        Ok((cancelled, book.place(trader, &args, &now)?))
+    })?;
+    let event = a.cancelled_event(vec![cancelled])?;
+    emit_cpi!(event);
+    let event = a.placed_event(&args, placed)?;
+    emit_cpi!(event);
+    Ok(())
+}

@@ -1,0 +1,395 @@
+//! Matching: the taking half of `place_order` and the cancels, as plain functions
+//! over the market's state, so the same code runs on chain and in host tests.
+use anchor_lang::prelude::*;
+
+use crate::error::SolexError;
+use crate::events::{CancelledOrder, Fill, ReduceReason, Reduced};
+use crate::state::*;
+
+/// The most fills (plus expired or self-trade orders met) one instruction processes.
+/// Bounds compute units and the size of the event.
+pub const MAX_FILLS: u8 = 64;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OrderType {
+    /// Takes what crosses, rests the rest.
+    #[default]
+    Limit,
+    /// Rests, or fails with `WouldCross` if it would take.
+    PostOnly,
+    /// Rests; if it would take, its price moves to one tick short of the best opposite order.
+    PostOnlySlide,
+    /// Takes what crosses; the rest is cancelled.
+    ImmediateOrCancel,
+    /// Takes all of `qty_lots` or fails with `WouldNotFill`.
+    FillOrKill,
+    /// Takes up to `qty_lots` and/or `max_quote_atoms`, at prices no worse than `price`; never rests.
+    Market,
+}
+
+/// What happens when an order would trade with an order of the same trader account.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SelfTradeMode {
+    /// The resting order is cancelled and matching goes on.
+    #[default]
+    CancelResting,
+    /// The incoming order stops there; its remainder is cancelled.
+    CancelTaking,
+    /// Both orders shrink by the overlap; nothing trades.
+    DecrementBoth,
+    /// The instruction fails with `SelfTrade`.
+    Abort,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlaceOrderArgs {
+    pub side: Side,
+    /// Limit price in ticks (the worst price for `Market`).
+    pub price: u64,
+    /// Quantity in base lots (`u64::MAX` with a quote budget: as much as the budget buys).
+    pub qty_lots: u64,
+    /// When taking: most quote atoms to spend, fees included (bids), or to receive
+    /// before fees (asks). `u64::MAX`: no limit.
+    pub max_quote_atoms: u64,
+    pub client_order_id: u64,
+    pub order_type: OrderType,
+    pub self_trade: SelfTradeMode,
+    pub expiry: Expiry,
+    /// Most resting orders to meet (fills, expired and self-trade orders), 1..=64,
+    /// so the instruction stays inside its compute budget.
+    pub max_fills: u8,
+}
+
+impl PlaceOrderArgs {
+    /// A resting limit order with defaults for everything else.
+    pub fn limit(side: Side, price: u64, qty_lots: u64, client_order_id: u64) -> Self {
+        Self {
+            side,
+            price,
+            qty_lots,
+            max_quote_atoms: u64::MAX,
+            client_order_id,
+            order_type: OrderType::Limit,
+            self_trade: SelfTradeMode::CancelResting,
+            expiry: Expiry::Never,
+            max_fills: 16,
+        }
+    }
+}
+
+/// A market's mutable state, as one instruction sees it.
+pub struct Book<'a> {
+    pub market: &'a mut Market,
+    pub bids: &'a mut BookSide,
+    pub asks: &'a mut BookSide,
+    pub queue: &'a mut FillQueue,
+}
+
+/// The trader account an instruction acts for.
+pub struct Account<'a> {
+    pub key: Pubkey,
+    pub trader: &'a mut Trader,
+    pub slots: &'a mut [OrderSlot],
+}
+
+/// What `place` did, for the event.
+#[derive(Debug, Default)]
+pub struct Placed {
+    pub order_id: u128,
+    /// The price the order rested at (differs from the request after a post-only slide).
+    pub price: u64,
+    pub filled_lots: u64,
+    pub filled_quote: u64,
+    pub taker_fee: u64,
+    pub rested_lots: u64,
+    pub locked: u64,
+    pub fills: Vec<Fill>,
+    pub reduced: Vec<Reduced>,
+}
+
+impl Book<'_> {
+    fn sides(&mut self, side: Side) -> (&mut BookSide, &mut BookSide) {
+        match side {
+            Side::Bid => (&mut *self.bids, &mut *self.asks),
+            Side::Ask => (&mut *self.asks, &mut *self.bids),
+        }
+    }
+
+    fn side_mut(&mut self, side: Side) -> &mut BookSide {
+        self.sides(side).0
+    }
+
+    /// Places an order: takes what crosses (up to `max_fills`), settling the taker
+    /// at once and queueing each maker's side of a fill, then rests what is left
+    /// when the order type allows.
+    pub fn place(&mut self, taker: &mut Account, args: &PlaceOrderArgs, now: &Now) -> Result<Placed> {
+        require!(args.price > 0, SolexError::ZeroPrice);
+        require!(args.qty_lots > 0, SolexError::ZeroQuantity);
+        require!(args.qty_lots >= self.market.min_order_lots, SolexError::OrderTooSmall);
+        require!(!args.expiry.has_passed(now), SolexError::OrderExpired);
+        let post_only = matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide);
+        if !post_only {
+            require!((1..=MAX_FILLS).contains(&args.max_fills), SolexError::InvalidFillLimit);
+        }
+        if args.order_type == OrderType::Market {
+            require!(args.qty_lots != u64::MAX || args.max_quote_atoms != u64::MAX, SolexError::NoMarketSize);
+        }
+
+        self.market.order_seq += 1;
+        let seq = self.market.order_seq;
+        let side = args.side;
+        let mut placed = Placed { price: args.price, ..Default::default() };
+
+        if post_only {
+            let opposite = self.sides(side).1;
+            if let Some(best) = opposite.best().filter(|b| opposite.crosses_order(args.price, b.price)) {
+                require!(args.order_type == OrderType::PostOnlySlide, SolexError::WouldCross);
+                placed.price = match side {
+                    Side::Bid => best.price.checked_sub(1).filter(|p| *p > 0),
+                    Side::Ask => best.price.checked_add(1),
+                }
+                .ok_or(SolexError::NoSlidePrice)?;
+            }
+        }
+
+        let mut remaining = args.qty_lots;
+        let mut stopped_by_self_trade = false;
+        if !post_only {
+            stopped_by_self_trade = self.take(taker, args, now, &mut remaining, &mut placed)?;
+        }
+        if args.order_type == OrderType::FillOrKill {
+            require!(remaining == 0, SolexError::WouldNotFill);
+        }
+
+        let rests = matches!(args.order_type, OrderType::Limit | OrderType::PostOnly | OrderType::PostOnlySlide);
+        // A remainder that still crosses (the fill limit or budget stopped matching)
+        // is cancelled rather than rested: the book never holds crossed orders.
+        if rests && remaining > 0 && !stopped_by_self_trade && !self.sides(side).1.crosses(placed.price) {
+            let locked = self.market.lock_amount(side, placed.price, remaining)?;
+            taker.trader.lock(Asset::locked_by(side), locked)?;
+            taker.trader.add_order(taker.slots, side, placed.price, seq, args.client_order_id)?;
+            self.side_mut(side).insert(RestingOrder {
+                trader: taker.key,
+                price: placed.price,
+                seq,
+                qty_lots: remaining,
+                client_order_id: args.client_order_id,
+                expires: args.expiry.encode(),
+            })?;
+            placed.rested_lots = remaining;
+            placed.locked = locked;
+        }
+        placed.order_id = order_id(placed.price, seq);
+        Ok(placed)
+    }
+
+    /// The taking half of `place`. Returns whether self-trade prevention cancelled the remainder.
+    fn take(
+        &mut self,
+        taker: &mut Account,
+        args: &PlaceOrderArgs,
+        now: &Now,
+        remaining: &mut u64,
+        placed: &mut Placed,
+    ) -> Result<bool> {
+        let side = args.side;
+        let maker_side = match side {
+            Side::Bid => Side::Ask,
+            Side::Ask => Side::Bid,
+        };
+        // The most notional the taker may reach: for bids the budget covers the fee too.
+        let max_notional = match side {
+            Side::Ask => args.max_quote_atoms,
+            Side::Bid => self.max_notional_within(args.max_quote_atoms),
+        };
+        let mut base_total: u64 = 0;
+        let mut maker_fees: i128 = 0;
+        let mut met: u8 = 0;
+        let mut stopped_by_self_trade = false;
+
+        while *remaining > 0 && met < args.max_fills {
+            let market = &*self.market;
+            let (_, opposite) = match side {
+                Side::Bid => (&mut *self.bids, &mut *self.asks),
+                Side::Ask => (&mut *self.asks, &mut *self.bids),
+            };
+            let Some(best) = opposite.best_mut() else { break };
+            if !opposite_crosses(maker_side, args.price, best.price) {
+                break;
+            }
+            met += 1;
+            let maker = *best;
+
+            if maker.expiry().has_passed(now) {
+                opposite.pop_best();
+                let unlock = market.lock_amount(maker_side, maker.price, maker.qty_lots)?;
+                if maker.trader == taker.key {
+                    taker.trader.unlock(Asset::locked_by(maker_side), unlock)?;
+                    taker.trader.remove_order(taker.slots, maker.seq)?;
+                } else {
+                    self.queue.push(QueueEvent {
+                        maker: maker.trader,
+                        price: maker.price,
+                        order_seq: maker.seq,
+                        qty_lots: maker.qty_lots,
+                        unlock,
+                        kind: QueueEventKind::Out as u8,
+                        side: maker_side.as_u8(),
+                        order_done: 1,
+                        ..Default::default()
+                    })?;
+                }
+                placed.reduced.push(reduced(&maker, maker_side, maker.qty_lots, ReduceReason::Expired));
+                continue;
+            }
+
+            if maker.trader == taker.key {
+                let cut = match args.self_trade {
+                    SelfTradeMode::Abort => return err!(SolexError::SelfTrade),
+                    SelfTradeMode::CancelTaking => {
+                        stopped_by_self_trade = true;
+                        break;
+                    }
+                    SelfTradeMode::CancelResting => maker.qty_lots,
+                    SelfTradeMode::DecrementBoth => maker.qty_lots.min(*remaining),
+                };
+                let unlock = market.lock_amount(maker_side, maker.price, maker.qty_lots)?
+                    - market.lock_amount(maker_side, maker.price, maker.qty_lots - cut)?;
+                taker.trader.unlock(Asset::locked_by(maker_side), unlock)?;
+                if cut == maker.qty_lots {
+                    opposite.pop_best();
+                    taker.trader.remove_order(taker.slots, maker.seq)?;
+                } else {
+                    best.qty_lots -= cut;
+                }
+                if args.self_trade == SelfTradeMode::DecrementBoth {
+                    *remaining -= cut;
+                }
+                placed.reduced.push(reduced(&maker, maker_side, cut, ReduceReason::SelfTrade));
+                continue;
+            }
+
+            let room = max_notional.saturating_sub(placed.filled_quote) / market.notional(1, maker.price)?.max(1);
+            let lots = (*remaining).min(maker.qty_lots).min(room);
+            if lots == 0 {
+                break;
+            }
+            let quote = market.notional(lots, maker.price)?;
+            let base = market.base_atoms(lots)?;
+            let maker_fee = market.maker_fee(maker.qty_lots, lots, maker.price)?;
+            let done = lots == maker.qty_lots;
+            let fill_seq = self.queue.push(QueueEvent {
+                maker: maker.trader,
+                price: maker.price,
+                order_seq: maker.seq,
+                qty_lots: lots,
+                base_atoms: base,
+                quote_atoms: quote,
+                maker_fee,
+                kind: QueueEventKind::Fill as u8,
+                side: maker_side.as_u8(),
+                order_done: done as u8,
+                ..Default::default()
+            })?;
+            if done {
+                opposite.pop_best();
+            } else {
+                best.qty_lots -= lots;
+            }
+            *remaining -= lots;
+            placed.filled_lots += lots;
+            placed.filled_quote = placed.filled_quote.checked_add(quote).ok_or(SolexError::Overflow)?;
+            base_total = base_total.checked_add(base).ok_or(SolexError::Overflow)?;
+            maker_fees += maker_fee as i128;
+            placed.fills.push(Fill {
+                fill_seq,
+                maker: maker.trader,
+                maker_order_id: maker.id(),
+                price: maker.price,
+                qty_lots: lots,
+                maker_fee,
+            });
+        }
+
+        // Settle the taker now; makers settle through the queue.
+        let fee = self.market.taker_fee(placed.filled_quote);
+        placed.taker_fee = fee;
+        match side {
+            Side::Bid => {
+                taker.trader.debit(Asset::Quote, placed.filled_quote + fee)?;
+                taker.trader.credit(Asset::Base, base_total)?;
+            }
+            Side::Ask => {
+                taker.trader.debit(Asset::Base, base_total)?;
+                taker.trader.credit(Asset::Quote, placed.filled_quote - fee)?;
+            }
+        }
+        // Rebates never exceed the taker fee (see `valid_fees`), so this is never negative.
+        let accrued = self.market.fees_accrued as i128 + fee as i128 + maker_fees;
+        self.market.fees_accrued = u64::try_from(accrued).map_err(|_| error!(SolexError::Overflow))?;
+        Ok(stopped_by_self_trade)
+    }
+
+    /// The largest notional `x` with `x + taker_fee(x) <= budget`.
+    fn max_notional_within(&self, budget: u64) -> u64 {
+        if budget == u64::MAX {
+            return u64::MAX;
+        }
+        let bps = self.market.taker_fee_bps.max(0) as u128;
+        let mut x = (budget as u128 * FEE_DENOMINATOR / (FEE_DENOMINATOR + bps)) as u64;
+        while x > 0 && x + self.market.taker_fee(x) > budget {
+            x -= 1;
+        }
+        x
+    }
+
+    /// Removes one of `owner`'s resting orders and unlocks its funds.
+    pub fn cancel(&mut self, owner: &mut Account, side: Side, order_id: u128) -> Result<CancelledOrder> {
+        let book = self.side_mut(side);
+        let at = book.find(order_id).ok_or(SolexError::OrderNotFound)?;
+        require_keys_eq!(book.orders[at].trader, owner.key, SolexError::NotOrderOwner);
+        let order = book.remove(at);
+        let unlocked = self.market.lock_amount(side, order.price, order.qty_lots)?;
+        owner.trader.unlock(Asset::locked_by(side), unlocked)?;
+        owner.trader.remove_order(owner.slots, order.seq)?;
+        Ok(CancelledOrder {
+            order_id,
+            client_order_id: order.client_order_id,
+            side,
+            price: order.price,
+            qty_lots: order.qty_lots,
+            unlocked,
+        })
+    }
+
+    /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both).
+    /// Orders already filled and waiting for `consume_events` are not on the book and stay.
+    pub fn cancel_all(&mut self, owner: &mut Account, side: Option<Side>, limit: u8) -> Result<Vec<CancelledOrder>> {
+        let mut cancelled = Vec::new();
+        for i in 0..owner.slots.len() {
+            if cancelled.len() == limit as usize {
+                break;
+            }
+            let slot = owner.slots[i];
+            if slot.used == 0 || side.is_some_and(|s| s != slot.side()) {
+                continue;
+            }
+            if self.side_mut(slot.side()).find(slot.order_id()).is_some() {
+                cancelled.push(self.cancel(owner, slot.side(), slot.order_id())?);
+            }
+        }
+        Ok(cancelled)
+    }
+}
+
+/// Would a taker on the side opposite `maker_side`, limited to `price`, trade at `resting`?
+fn opposite_crosses(maker_side: Side, price: u64, resting: u64) -> bool {
+    match maker_side {
+        Side::Ask => price >= resting,
+        Side::Bid => price <= resting,
+    }
+}
+
+fn reduced(order: &RestingOrder, side: Side, qty_lots: u64, reason: ReduceReason) -> Reduced {
+    Reduced { order_id: order.id(), trader: order.trader, side, qty_lots, reason }
+}
