@@ -32,6 +32,20 @@ impl SvmLedger {
     }
 }
 
+impl SvmLedger {
+    /// Moves the clock sysvar (for order expiry).
+    pub fn set_clock(&mut self, slot: u64, unix_time: i64) {
+        let mut clock: solana_clock::Clock = self.svm.get_sysvar();
+        clock.slot = slot;
+        clock.unix_timestamp = unix_time;
+        self.svm.set_sysvar(&clock);
+    }
+
+    pub fn clock(&self) -> solana_clock::Clock {
+        self.svm.get_sysvar()
+    }
+}
+
 impl Default for SvmLedger {
     fn default() -> Self {
         Self::new()
