@@ -508,7 +508,7 @@ fn settle_funds_pays_only_the_owner_and_fees_are_swept_by_the_authority() {
     let (base0, quote0) = (token_balance(&e.l, &e.w(0).base), token_balance(&e.l, &e.w(0).quote));
     let t = e.trader(0);
     let settle = e.m.settle_ix(e.w(0));
-    let landed = e.l.send(&[settle.clone()], &[&crank]).unwrap();
+    let landed = e.l.send(std::slice::from_ref(&settle), &[&crank]).unwrap();
     assert!(
         matches!(&landed.events[..], [SolexEvent::FundsSettled(s)] if s.base_amount == t.base_available && s.quote_amount == t.quote_available)
     );
@@ -589,7 +589,7 @@ fn paused_markets_still_settle_and_closed_markets_are_gone() {
     // Not empty yet: traders still hold funds.
     let dest = Keypair::new().pubkey();
     let close = ix::close_market(auth.pubkey(), dest, &k, TOKEN_PROGRAM, TOKEN_PROGRAM);
-    assert_program_error(e.l.send(&[close.clone()], &[&auth]), SolexError::MarketNotEmpty);
+    assert_program_error(e.l.send(std::slice::from_ref(&close), &[&auth]), SolexError::MarketNotEmpty);
     assert_program_error(e.send_as(0, ix::close_trader(maker, k.market)), SolexError::TraderNotEmpty);
     // Everyone settles and closes; fees are swept; then the market closes.
     let crank = e.crank.insecure_clone();
@@ -607,7 +607,7 @@ fn paused_markets_still_settle_and_closed_markets_are_gone() {
         rent_back += 1;
     }
     assert_eq!(rent_back, 2);
-    assert_program_error(e.l.send(&[close.clone()], &[&auth]), SolexError::MarketNotEmpty);
+    assert_program_error(e.l.send(std::slice::from_ref(&close), &[&auth]), SolexError::MarketNotEmpty);
     let fees_dest = create_token_account(&mut e.l, &auth, &k.quote_mint, &auth.pubkey(), &auth, 0);
     e.l.send(&[ix::sweep_fees(auth.pubkey(), &k, fees_dest, TOKEN_PROGRAM)], &[&auth]).unwrap();
     // Only the authority closes.
