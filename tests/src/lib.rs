@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod ledger;
 pub mod litesvm_ledger;
+pub mod model;
 pub mod rpc;
 pub mod scenario;
 pub mod validator;

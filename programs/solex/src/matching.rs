@@ -157,10 +157,6 @@ impl Book<'_> {
         if !post_only {
             stopped_by_self_trade = self.take(taker, args, now, &mut remaining, &mut placed)?;
         }
-        if args.order_type == OrderType::FillOrKill {
-            require!(remaining == 0, SolexError::WouldNotFill);
-        }
-
         let rests = matches!(args.order_type, OrderType::Limit | OrderType::PostOnly | OrderType::PostOnlySlide);
         // A remainder that still crosses (the fill limit or budget stopped matching)
         // is cancelled rather than rested: the book never holds crossed orders.
@@ -311,6 +307,10 @@ impl Book<'_> {
             });
         }
 
+        // Checked before settling, so an unfillable FOK reports WouldNotFill whatever the balances.
+        if args.order_type == OrderType::FillOrKill {
+            require!(*remaining == 0, SolexError::WouldNotFill);
+        }
         // Settle the taker now; makers settle through the queue.
         let fee = self.market.taker_fee(placed.filled_quote);
         placed.taker_fee = fee;
