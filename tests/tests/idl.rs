@@ -19,7 +19,38 @@ fn sdk_error_names_match_the_idl() {
         assert_eq!(format!("{sdk:?}").to_lowercase(), name.replace('_', "").to_lowercase(), "code {code}");
     }
     let names: Vec<_> = idl["instructions"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
-    for ix in ["create_market", "create_trader", "deposit", "withdraw", "place_order", "cancel_order"] {
+    for ix in [
+        "create_market",
+        "create_trader",
+        "deposit",
+        "withdraw",
+        "place_order",
+        "cancel_order",
+        "cancel_by_client_id",
+        "cancel_all",
+        "replace_order",
+        "consume_events",
+        "settle_funds",
+        "sweep_fees",
+        "close_trader",
+        "close_market",
+        "set_paused",
+        "set_delegate",
+    ] {
         assert!(names.contains(&ix), "{ix} missing from the IDL");
     }
+    assert_eq!(names.len(), 16, "an instruction was added: list it here and in docs/program.md");
+}
+
+/// docs/program.md documents every error code with the program's own message.
+#[test]
+fn every_error_is_documented() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/program.md")).unwrap();
+    let mut code = solex_sdk::errors::ERROR_CODE_OFFSET;
+    while let Some(e) = solex_error(code) {
+        let row = format!("| {code} | `{e:?}` | {e} |");
+        assert!(doc.contains(&row), "docs/program.md lacks the row: {row}");
+        code += 1;
+    }
+    assert!(code > solex_sdk::errors::ERROR_CODE_OFFSET + 40);
 }

@@ -169,7 +169,6 @@ impl Book<'_> {
                 price: placed.price,
                 seq,
                 qty_lots: remaining,
-                client_order_id: args.client_order_id,
                 expires: args.expiry.encode(),
             })?;
             placed.rested_lots = remaining;
@@ -351,10 +350,10 @@ impl Book<'_> {
         let order = book.remove(at);
         let unlocked = self.market.lock_amount(side, order.price, order.qty_lots)?;
         owner.trader.unlock(Asset::locked_by(side), unlocked)?;
-        owner.trader.remove_order(owner.slots, order.seq)?;
+        let slot = owner.trader.remove_order(owner.slots, order.seq)?;
         Ok(CancelledOrder {
             order_id,
-            client_order_id: order.client_order_id,
+            client_order_id: slot.client_order_id,
             side,
             price: order.price,
             qty_lots: order.qty_lots,

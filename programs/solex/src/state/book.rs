@@ -83,6 +83,8 @@ pub struct Now {
     pub unix_time: i64,
 }
 
+/// 64 bytes. The client order id is kept in the owner's open-order slot, not here:
+/// the book is most of a market's rent.
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RestingOrder {
@@ -91,7 +93,6 @@ pub struct RestingOrder {
     pub price: u64,
     pub seq: u64,
     pub qty_lots: u64,
-    pub client_order_id: u64,
     /// `Expiry::encode`.
     pub expires: u64,
 }
