@@ -7,6 +7,7 @@ pub mod errors;
 pub mod events;
 pub mod instructions;
 pub mod pda;
+pub mod rpc;
 
 pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};

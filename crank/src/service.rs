@@ -1,0 +1,160 @@
+//! The service: one task per market, each settling its fill queue whenever it is
+//! not empty, with backoff on RPC faults, and a clean stop on shutdown.
+//!
+//! Nothing is kept between runs: the queue head on chain is the only state, so a
+//! restarted crank resumes exactly where the last confirmed `consume_events` left it.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchor_lang::Discriminator;
+use solana_keypair::Keypair;
+use solex_sdk::rpc::RpcClient;
+use solex_sdk::{Market, Pubkey};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::settle::{step, Outcome};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+struct Shared {
+    cfg: Config,
+    rpc: RpcClient,
+    payer: Keypair,
+    metrics: Metrics,
+    /// Bounds how many markets have a step in flight at once.
+    slots: Semaphore,
+}
+
+/// Sleeps for `d`, or returns early (false) when shutdown is requested.
+async fn pause(shutdown: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => !*shutdown.borrow(),
+        _ = shutdown.changed() => false,
+    }
+}
+
+async fn crank_market(shared: Arc<Shared>, market: Pubkey, mut shutdown: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(shared.cfg.poll_ms);
+    let mut backoff = poll;
+    let mut pending_since: Option<u64> = None;
+    tracing::info!(%market, "cranking market");
+    while !*shutdown.borrow() {
+        let permit = shared.slots.acquire().await.expect("semaphore open");
+        // The step runs to completion even if shutdown arrives meanwhile: in-flight work finishes.
+        let s = shared.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let outcome = step(&s.rpc, &s.payer, &market, &s.cfg);
+            let slot = s.rpc.slot().ok();
+            (outcome, slot)
+        })
+        .await
+        .expect("settlement step panicked");
+        drop(permit);
+        let m = &shared.metrics;
+        let next = match result {
+            (Ok(outcome), slot) => {
+                m.rpc_ok(true);
+                backoff = poll;
+                match outcome {
+                    Outcome::Idle => {
+                        pending_since = None;
+                        m.market(market, |s| {
+                            s.queue_depth = 0;
+                            s.lag_slots = 0;
+                        });
+                        poll
+                    }
+                    Outcome::Settled { settled, depth_before, compute_units, fee } => {
+                        let since = *pending_since.get_or_insert(slot.unwrap_or_default());
+                        m.transaction("confirmed", "consume_events");
+                        m.fee(fee);
+                        m.market(market, |s| {
+                            s.events_settled += settled;
+                            s.queue_depth = depth_before - settled;
+                            s.compute_units += compute_units;
+                            s.lag_slots = slot.unwrap_or_default().saturating_sub(since);
+                        });
+                        if depth_before == settled {
+                            pending_since = None;
+                        }
+                        tracing::info!(%market, settled, remaining = depth_before - settled, compute_units, "settled");
+                        Duration::ZERO
+                    }
+                    Outcome::Raced { reason } => {
+                        m.transaction("failed", reason);
+                        tracing::debug!(%market, reason, "another crank settled first");
+                        Duration::ZERO
+                    }
+                    Outcome::Unconfirmed => {
+                        m.transaction("failed", "unconfirmed");
+                        tracing::warn!(%market, "transaction not confirmed in time; retrying with a fresh blockhash");
+                        Duration::ZERO
+                    }
+                }
+            }
+            (Err(e), _) => {
+                m.rpc_ok(!matches!(e, crate::settle::StepError::Rpc(_)));
+                m.transaction("failed", e.reason());
+                tracing::warn!(%market, error = %e, backoff_ms = backoff.as_millis() as u64, "settlement step failed");
+                let wait = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                wait
+            }
+        };
+        if !next.is_zero() && !pause(&mut shutdown, next).await {
+            break;
+        }
+    }
+    tracing::info!(%market, "stopped");
+}
+
+/// Every market of the program (accounts with the `Market` discriminator).
+fn discover(rpc: &RpcClient) -> anyhow::Result<Vec<Pubkey>> {
+    Ok(rpc.program_accounts(&solex::ID, Market::DISCRIMINATOR)?.into_iter().map(|(k, _)| k).collect())
+}
+
+/// Runs until `shutdown` turns true, then waits for in-flight steps to finish.
+pub async fn run(
+    cfg: Config,
+    payer: Keypair,
+    metrics: Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut rpc = RpcClient::new(cfg.rpc_url.clone());
+    rpc.commitment = cfg.commitment.clone();
+    rpc.confirm_timeout = Duration::from_millis(cfg.confirm_timeout_ms);
+    let slots = Semaphore::new(cfg.concurrency);
+    let shared = Arc::new(Shared { cfg, rpc, payer, metrics, slots });
+    let mut tasks: HashMap<Pubkey, JoinHandle<()>> = HashMap::new();
+    let rediscover = Duration::from_millis(shared.cfg.rediscover_ms);
+    loop {
+        let markets = if shared.cfg.markets.is_empty() {
+            let s = shared.clone();
+            match tokio::task::spawn_blocking(move || discover(&s.rpc)).await? {
+                Ok(found) => found,
+                Err(e) => {
+                    shared.metrics.rpc_ok(false);
+                    tracing::warn!(error = %e, "market discovery failed; retrying");
+                    tasks.keys().copied().collect()
+                }
+            }
+        } else {
+            shared.cfg.markets.clone()
+        };
+        for market in markets {
+            tasks.entry(market).or_insert_with(|| tokio::spawn(crank_market(shared.clone(), market, shutdown.clone())));
+        }
+        if !pause(&mut shutdown, rediscover).await {
+            break;
+        }
+    }
+    tracing::info!("shutting down: waiting for in-flight settlements");
+    for (_, task) in tasks {
+        task.await?;
+    }
+    Ok(())
+}

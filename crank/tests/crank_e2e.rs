@@ -1,0 +1,234 @@
+//! The crank against a real solana-test-validator with the built program: fills on
+//! several markets get settled within a bound; a crank killed with SIGKILL
+//! mid-way and restarted settles every fill exactly once; two cranks at once
+//! settle every fill exactly once (the test prints how many of their
+//! transactions were wasted); SIGTERM stops it cleanly.
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use solana_keypair::write_keypair_file;
+use solex_sdk::events::SolexEvent;
+use solex_sdk::instructions as ix;
+use solex_sdk::rpc::transaction_events;
+use solex_sdk::{OrderType, PlaceOrderArgs, Side};
+use solex_tests::ledger::Ledger;
+use solex_tests::rpc::RpcClient;
+use solex_tests::scenario::*;
+use solex_tests::validator::TestValidator;
+use solex_tests::{Keypair, Signer};
+
+/// The bound the test asserts for settling every queued fill once a crank runs.
+const SETTLE_BOUND: Duration = Duration::from_secs(60);
+
+struct Crank {
+    child: Child,
+    metrics: String,
+}
+
+impl Crank {
+    fn start(rpc_url: &str, keypair: &std::path::Path, batch: u8) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_solex-crank"))
+            .args(["--rpc-url", rpc_url, "--keypair"])
+            .arg(keypair)
+            .args(["--batch", &batch.to_string(), "--poll-ms", "100", "--metrics-addr", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "solex_crank=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start solex-crank");
+        Self { child, metrics: format!("http://127.0.0.1:{port}") }
+    }
+
+    fn get(&self, path: &str) -> Option<(u16, String)> {
+        match ureq::get(&format!("{}{path}", self.metrics)).timeout(Duration::from_secs(2)).call() {
+            Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
+            Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
+            Err(_) => None,
+        }
+    }
+
+    /// Sum of a metric's samples whose labels contain `filter`.
+    fn metric(&self, name: &str, filter: &str) -> u64 {
+        let (_, text) = self.get("/metrics").unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with(name) && l.contains(filter))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then the exit status (within 15 s).
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").arg(self.child.id().to_string()).status().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(15), "crank did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A market with two makers resting `per_maker` one-lot asks each, and a taker.
+struct Fixture {
+    m: TestMarket,
+    makers: Vec<Wallet>,
+    taker: Wallet,
+}
+
+fn fixture(chain: &mut RpcClient, market_id: u64, per_maker: u64) -> Fixture {
+    let (m, _) = TestMarket::create(chain, market_args(market_id));
+    let makers: Vec<Wallet> = (0..2).map(|_| m.wallet(chain, 1_000_000, 0)).collect();
+    for w in &makers {
+        chain.send(&[m.deposit_ix(w, m.keys.base_mint, 1_000_000)], &[&w.keypair]).unwrap();
+    }
+    let taker = m.wallet(chain, 0, 100_000_000);
+    chain.send(&[m.deposit_ix(&taker, m.keys.quote_mint, 100_000_000)], &[&taker.keypair]).unwrap();
+    let f = Fixture { m, makers, taker };
+    rest_asks(chain, &f, per_maker);
+    f
+}
+
+fn rest_asks(chain: &mut RpcClient, f: &Fixture, per_maker: u64) {
+    for w in &f.makers {
+        let ixs: Vec<_> = (0..per_maker)
+            .map(|i| ix::place_order(w.pubkey(), &f.m.keys, PlaceOrderArgs::limit(Side::Ask, 100 + i, 1, i)))
+            .collect();
+        for chunk in ixs.chunks(4) {
+            chain.send(chunk, &[&w.keypair]).unwrap();
+        }
+    }
+}
+
+/// The taker lifts every ask: one fill per resting order, all queued for the crank.
+fn take_all(chain: &mut RpcClient, f: &Fixture, fills: u8) {
+    let args = PlaceOrderArgs {
+        order_type: OrderType::ImmediateOrCancel,
+        max_fills: fills,
+        ..PlaceOrderArgs::limit(Side::Bid, 10_000, fills as u64, 0)
+    };
+    let landed = chain.send(&[ix::place_order(f.taker.pubkey(), &f.m.keys, args)], &[&f.taker.keypair]).unwrap();
+    let SolexEvent::OrderPlaced(e) = &landed.events[0] else { panic!("no OrderPlaced") };
+    assert_eq!(e.fills.len(), fills as usize);
+}
+
+fn queue_count(chain: &RpcClient, f: &Fixture) -> (u64, u64) {
+    let q = fill_queue(chain, &f.m.keys.fill_queue);
+    (q.head_seq, q.count)
+}
+
+fn wait_until(what: &str, bound: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+/// Every fill sequence number settled, from the `FillsConsumed` events of every
+/// transaction that touched the market's fill queue: each must appear exactly once.
+fn settled_fill_seqs(chain: &RpcClient, f: &Fixture) -> BTreeMap<u64, usize> {
+    let mut seen = BTreeMap::new();
+    for sig in chain.signatures_for(&f.m.keys.fill_queue).unwrap() {
+        let details = chain.transaction(&sig).unwrap();
+        if !details["meta"]["err"].is_null() {
+            continue;
+        }
+        for e in transaction_events(&details) {
+            if let SolexEvent::FillsConsumed(c) = e {
+                for s in c.settled {
+                    *seen.entry(s.fill_seq).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    seen
+}
+
+fn assert_exactly_once(chain: &RpcClient, f: &Fixture, fills: u64) {
+    let seen = settled_fill_seqs(chain, f);
+    let expected: BTreeMap<u64, usize> = (0..fills).map(|s| (s, 1)).collect();
+    assert_eq!(seen, expected, "every fill settled exactly once");
+    let mut all: Vec<&Wallet> = f.makers.iter().collect();
+    all.push(&f.taker);
+    f.m.assert_conserved(chain, &all);
+    for w in &f.makers {
+        let t = trader_account(chain, &f.m.keys.market, &w.pubkey());
+        assert_eq!((t.base_locked, t.open_orders), (0, 0), "maker fully settled");
+    }
+}
+
+#[test]
+fn crank_settles_markets_survives_sigkill_and_races() {
+    let validator = TestValidator::start();
+    let mut chain = validator.rpc();
+    let dir = tempfile::tempdir().unwrap();
+    let payer = Keypair::new();
+    chain.airdrop(&payer.pubkey(), 100_000_000_000);
+    let keypair = dir.path().join("crank.json");
+    write_keypair_file(&payer, &keypair).unwrap();
+
+    // Two markets with 16 and 6 fills waiting.
+    let a = fixture(&mut chain, 1, 8);
+    let b = fixture(&mut chain, 2, 3);
+    take_all(&mut chain, &a, 16);
+    take_all(&mut chain, &b, 6);
+    assert_eq!((queue_count(&chain, &a), queue_count(&chain, &b)), ((0, 16), (0, 6)));
+
+    // A crank with small batches, killed with SIGKILL once it has settled some of A.
+    let crank = Crank::start(&validator.rpc_url(), &keypair, 2);
+    wait_until("the first batches", SETTLE_BOUND, || queue_count(&chain, &a).0 >= 4);
+    crank.kill();
+    let (head, count) = queue_count(&chain, &a);
+    eprintln!("killed the crank with A's queue at head {head}, {count} pending");
+
+    // Restarted: it resumes from the chain's queue head and settles the rest.
+    let crank = Crank::start(&validator.rpc_url(), &keypair, 2);
+    let took = wait_until("every market settled", SETTLE_BOUND, || {
+        queue_count(&chain, &a).1 == 0 && queue_count(&chain, &b).1 == 0
+    });
+    eprintln!("restarted crank settled both markets in {took:?} (bound {SETTLE_BOUND:?})");
+    assert_exactly_once(&chain, &a, 16);
+    assert_exactly_once(&chain, &b, 6);
+
+    // Metrics and health.
+    wait_until("metrics", Duration::from_secs(10), || crank.metric("solex_crank_events_settled_total", "market=") > 0);
+    assert_eq!(crank.get("/health").map(|r| r.0), Some(200));
+    let (_, text) = crank.get("/metrics").unwrap();
+    for name in [
+        "solex_crank_queue_depth",
+        "solex_crank_lag_slots",
+        "solex_crank_transactions_total",
+        "solex_crank_fees_lamports_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+
+    // Two cranks at once on new fills: still exactly once.
+    let second = Crank::start(&validator.rpc_url(), &keypair, 2);
+    rest_asks(&mut chain, &a, 5);
+    take_all(&mut chain, &a, 10);
+    wait_until("both cranks settled", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
+    assert_exactly_once(&chain, &a, 26);
+    std::thread::sleep(Duration::from_millis(500));
+    let wasted: u64 =
+        [&crank, &second].iter().map(|c| c.metric("solex_crank_transactions_total", "result=\"failed\"")).sum();
+    let confirmed: u64 =
+        [&crank, &second].iter().map(|c| c.metric("solex_crank_transactions_total", "result=\"confirmed\"")).sum();
+    eprintln!(
+        "two cranks: {confirmed} confirmed transactions, {wasted} lost races (refused in preflight, no fee paid)"
+    );
+
+    // SIGTERM: a clean stop.
+    assert!(second.terminate().success());
+    assert!(crank.terminate().success());
+}

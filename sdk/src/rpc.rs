@@ -1,0 +1,237 @@
+//! A small blocking Solana JSON-RPC client: the calls the crank, the indexer and
+//! the tests make, nothing more. Blocking on purpose (one `ureq` agent with
+//! keep-alive); async services call it from `spawn_blocking`.
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use base64::Engine;
+use serde_json::{json, Value};
+use solana_transaction::Transaction;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// The node could not be reached or answered with something that is not JSON-RPC.
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("rpc error {code}: {message}")]
+    Rpc { code: i64, message: String, data: Value },
+}
+
+impl RpcError {
+    /// A preflight simulation failure (the transaction was not submitted): its error.
+    pub fn preflight_error(&self) -> Option<&Value> {
+        match self {
+            RpcError::Rpc { data, .. } if !data["err"].is_null() => Some(&data["err"]),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RpcAccount {
+    pub lamports: u64,
+    pub owner: Pubkey,
+    pub data: Vec<u8>,
+}
+
+/// The outcome of a submitted transaction once it reached the wanted commitment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Pending,
+    Succeeded,
+    Failed(Value),
+}
+
+/// `{"InstructionError":[i,{"Custom":n}]}` -> n.
+pub fn custom_code(err: &Value) -> Option<u32> {
+    if let Some(c) = err["InstructionError"][1]["Custom"].as_u64() {
+        return Some(c as u32);
+    }
+    let text = err.to_string();
+    let at = text.find("Custom\":")? + "Custom\":".len();
+    text[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+pub struct RpcClient {
+    url: String,
+    agent: ureq::Agent,
+    /// `processed`, `confirmed` or `finalized`: reads and confirmations use it.
+    pub commitment: String,
+    /// How long `confirm` waits.
+    pub confirm_timeout: Duration,
+}
+
+impl RpcClient {
+    pub fn new(url: impl Into<String>) -> Self {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+        Self { url: url.into(), agent, commitment: "confirmed".into(), confirm_timeout: Duration::from_secs(60) }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let resp: Value = self
+            .agent
+            .post(&self.url)
+            .send_json(body)
+            .map_err(|e| RpcError::Transport(e.to_string()))?
+            .into_json()
+            .map_err(|e| RpcError::Transport(e.to_string()))?;
+        if let Some(err) = resp.get("error") {
+            return Err(RpcError::Rpc {
+                code: err["code"].as_i64().unwrap_or_default(),
+                message: err["message"].as_str().unwrap_or_default().to_string(),
+                data: err.get("data").cloned().unwrap_or(Value::Null),
+            });
+        }
+        Ok(resp["result"].clone())
+    }
+
+    pub fn healthy(&self) -> bool {
+        matches!(self.call("getHealth", json!([])), Ok(v) if v == "ok")
+    }
+
+    pub fn slot(&self) -> Result<u64, RpcError> {
+        let v = self.call("getSlot", json!([{"commitment": self.commitment}]))?;
+        v.as_u64().ok_or_else(|| RpcError::Transport("getSlot: not a number".into()))
+    }
+
+    pub fn latest_blockhash(&self) -> Result<solana_hash::Hash, RpcError> {
+        let v = self.call("getLatestBlockhash", json!([{"commitment": self.commitment}]))?;
+        let s = v["value"]["blockhash"].as_str().ok_or_else(|| RpcError::Transport("no blockhash".into()))?;
+        solana_hash::Hash::from_str(s).map_err(|e| RpcError::Transport(e.to_string()))
+    }
+
+    fn decode_account(value: &Value) -> Result<RpcAccount, RpcError> {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(value["data"][0].as_str().unwrap_or_default())
+            .map_err(|e| RpcError::Transport(e.to_string()))?;
+        let owner = value["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok()).unwrap_or_default();
+        Ok(RpcAccount { lamports: value["lamports"].as_u64().unwrap_or_default(), owner, data })
+    }
+
+    /// An account as getAccountInfo returns it.
+    pub fn account(&self, key: &Pubkey) -> Result<Option<RpcAccount>, RpcError> {
+        let v = self
+            .call("getAccountInfo", json!([key.to_string(), {"encoding": "base64", "commitment": self.commitment}]))?;
+        if v["value"].is_null() {
+            return Ok(None);
+        }
+        Self::decode_account(&v["value"]).map(Some)
+    }
+
+    /// Accounts owned by `program` whose data starts with `prefix` (a discriminator).
+    pub fn program_accounts(&self, program: &Pubkey, prefix: &[u8]) -> Result<Vec<(Pubkey, RpcAccount)>, RpcError> {
+        let filter = json!({"memcmp": {"offset": 0, "bytes": bs58::encode(prefix).into_string()}});
+        let v = self.call(
+            "getProgramAccounts",
+            json!([program.to_string(), {"encoding": "base64", "commitment": self.commitment, "filters": [filter]}]),
+        )?;
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| {
+                let key = item["pubkey"]
+                    .as_str()
+                    .and_then(|k| Pubkey::from_str(k).ok())
+                    .ok_or_else(|| RpcError::Transport("getProgramAccounts: bad pubkey".into()))?;
+                Ok((key, Self::decode_account(&item["account"])?))
+            })
+            .collect()
+    }
+
+    /// Sends a signed transaction (preflight at our commitment); returns its signature.
+    /// A preflight failure comes back as `RpcError::Rpc` with `preflight_error()`.
+    pub fn send_transaction(&self, tx: &Transaction) -> Result<String, RpcError> {
+        let wire = base64::engine::general_purpose::STANDARD.encode(bincode::serialize(tx).expect("serialize tx"));
+        let sig = self
+            .call("sendTransaction", json!([wire, {"encoding": "base64", "preflightCommitment": self.commitment}]))?;
+        Ok(sig.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Where `signature` stands at our commitment.
+    pub fn signature_status(&self, signature: &str) -> Result<Status, RpcError> {
+        let v = self.call("getSignatureStatuses", json!([[signature]]))?;
+        let st = &v["value"][0];
+        let reached = matches!(
+            (st["confirmationStatus"].as_str(), self.commitment.as_str()),
+            (Some("finalized"), _) | (Some("confirmed"), "confirmed" | "processed") | (Some("processed"), "processed")
+        );
+        Ok(match (st.is_null() || !reached, st["err"].is_null()) {
+            (true, _) => Status::Pending,
+            (false, true) => Status::Succeeded,
+            (false, false) => Status::Failed(st["err"].clone()),
+        })
+    }
+
+    /// Waits until `signature` reaches our commitment; returns its error, if it failed.
+    pub fn confirm(&self, signature: &str) -> Result<Option<Value>, RpcError> {
+        let start = Instant::now();
+        loop {
+            match self.signature_status(signature)? {
+                Status::Succeeded => return Ok(None),
+                Status::Failed(err) => return Ok(Some(err)),
+                Status::Pending => {}
+            }
+            if start.elapsed() > self.confirm_timeout {
+                return Err(RpcError::Transport(format!("{signature} not confirmed in {:?}", self.confirm_timeout)));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), RpcError> {
+        let sig = self.call("requestAirdrop", json!([to.to_string(), lamports]))?;
+        let sig = sig.as_str().unwrap_or_default().to_string();
+        match self.confirm(&sig)? {
+            None => Ok(()),
+            Some(err) => Err(RpcError::Transport(format!("airdrop failed: {err}"))),
+        }
+    }
+
+    /// A transaction as getTransaction returns it (JSON encoding), retried briefly:
+    /// a confirmed transaction can take a moment to become readable.
+    pub fn transaction(&self, signature: &str) -> Result<Value, RpcError> {
+        for _ in 0..50 {
+            let v = self.call(
+                "getTransaction",
+                json!([signature, {"encoding": "json", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]),
+            )?;
+            if !v.is_null() {
+                return Ok(v);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(RpcError::Transport(format!("transaction {signature} not readable")))
+    }
+
+    /// Signatures of transactions that touched `address`, newest first (up to 1,000).
+    pub fn signatures_for(&self, address: &Pubkey) -> Result<Vec<String>, RpcError> {
+        let v = self.call("getSignaturesForAddress", json!([address.to_string(), {"commitment": "confirmed"}]))?;
+        Ok(v.as_array().into_iter().flatten().filter_map(|s| s["signature"].as_str().map(String::from)).collect())
+    }
+}
+
+/// The program's events in a transaction returned by `RpcClient::transaction`,
+/// taken from its inner instructions (the program's `emit_cpi!` self-invocations).
+pub fn transaction_events(details: &Value) -> Vec<crate::events::SolexEvent> {
+    let keys: Vec<Pubkey> = details["transaction"]["message"]["accountKeys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().and_then(|s| Pubkey::from_str(s).ok()))
+        .collect();
+    details["meta"]["innerInstructions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|set| set["instructions"].as_array().cloned().unwrap_or_default())
+        .filter(|i| keys.get(i["programIdIndex"].as_u64().unwrap_or(u64::MAX) as usize) == Some(&solex::ID))
+        .filter_map(|i| bs58::decode(i["data"].as_str().unwrap_or_default()).into_vec().ok())
+        .filter_map(|data| crate::events::decode_event(&data).ok())
+        .collect()
+}
