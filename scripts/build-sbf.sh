@@ -31,7 +31,11 @@ start=$(date +%s)
 for p in "${programs[@]}"; do
   lib="${p//-/_}"
   dump="$target_dir/sbf-module/$lib"
-  rm -rf "$dump"; mkdir -p "$dump"
+  so="$target_dir/sbpf-solana-solana/release/lib$lib.so"
+  # The linker writes the module dump only when it links: without a dump, remove
+  # the .so so cargo relinks (a cached .so keeps the dump of its own link).
+  [ -f "$dump/post-opt.ll" ] || rm -f "$so" "$target_dir/sbpf-solana-solana/release/deps/lib$lib.so"
+  mkdir -p "$dump"
   # lower-atomic: SBPF has no atomics. The stack-size, movsx and ldsx options keep
   # LLVM 23's output inside what the SBPF loader accepts. --dump-module keeps the
   # linked IR for the libcall check below.
@@ -45,8 +49,8 @@ for p in "${programs[@]}"; do
       --target-dir "$target_dir" -p "$p" \
     || die "SBF build of $p failed (see the compiler output above)"
 
-  so="$target_dir/sbpf-solana-solana/release/lib$lib.so"
   [ -f "$so" ] || die "build produced no $so"
+  [ -f "$dump/post-opt.ll" ] || die "$p: the linker wrote no module dump ($dump/post-opt.ll) to check"
   # The i128 libcall guard: a libcall defined with an sret pointer returns its
   # result where LLVM's BPF backend does not look (see programs/sbf-builtins).
   if grep -hE '^define .*@__[a-z0-9]+ti[0-9]\(ptr .*sret' "$dump/post-opt.ll"; then

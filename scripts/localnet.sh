@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job: a local Solex exchange. Sets up the toolchain if needed, builds the
 # program, starts solana-test-validator with it deployed on 127.0.0.1:8899 (or free
-# ports if taken), creates a demo market with two funded wallets, prints their
-# addresses and keypair files, and runs until Ctrl-C.
+# ports if taken), creates a demo market with two funded wallets and a first trade,
+# starts the crank (solex-crank) to settle it, prints every address and keypair
+# file, and runs until Ctrl-C.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 cd "$root"
 "$here/setup.sh" packages sbf validator
 "$here/build-sbf.sh"
+cargo build --quiet --ignore-rust-version -p solex-crank --bin solex-crank
 exec cargo run --quiet --ignore-rust-version -p solex-tests --bin localnet -- "${1:-target/localnet}"

@@ -22,6 +22,19 @@ pub enum Stp {
     Abort,
 }
 
+/// An order as the model takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Place {
+    pub bid: bool,
+    pub price: u64,
+    pub qty: u64,
+    pub kind: Kind,
+    pub stp: Stp,
+    pub max_fills: u8,
+    /// `u64::MAX`: no quote limit.
+    pub max_quote: u64,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Params {
     pub lot: u64,
@@ -111,37 +124,16 @@ impl Model {
         }
     }
 
-    /// Places an order; on error nothing changes (the model is updated on a copy).
-    #[allow(clippy::too_many_arguments)]
-    pub fn place(
-        &mut self,
-        trader: usize,
-        bid: bool,
-        price: u64,
-        qty: u64,
-        kind: Kind,
-        stp: Stp,
-        max_fills: u8,
-        max_quote: u64,
-    ) -> Result<(), &'static str> {
+    /// Places an order for trader `t`; on error nothing changes (the model is updated on a copy).
+    pub fn place(&mut self, t: usize, order: &Place) -> Result<(), &'static str> {
         let mut next = self.clone();
-        next.place_inner(trader, bid, price, qty, kind, stp, max_fills, max_quote)?;
+        next.place_inner(t, order)?;
         *self = next;
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn place_inner(
-        &mut self,
-        t: usize,
-        bid: bool,
-        price: u64,
-        qty: u64,
-        kind: Kind,
-        stp: Stp,
-        max_fills: u8,
-        max_quote: u64,
-    ) -> Result<(), &'static str> {
+    fn place_inner(&mut self, t: usize, order: &Place) -> Result<(), &'static str> {
+        let Place { bid, price, qty, kind, stp, max_fills, max_quote } = *order;
         let opposite_best = |m: &Model| if bid { m.asks.first().cloned() } else { m.bids.first().cloned() };
         if kind == Kind::PostOnly && opposite_best(self).is_some_and(|o| Self::crosses(bid, price, o.price)) {
             return Err("WouldCross");

@@ -13,7 +13,7 @@ use solex_sdk::instructions as ix;
 use solex_sdk::{errors::solex_error, pda, CreateMarketArgs, OrderType, PlaceOrderArgs, Pubkey, SelfTradeMode, Side};
 use solex_tests::ledger::Ledger;
 use solex_tests::litesvm_ledger::SvmLedger;
-use solex_tests::model::{Balances, Kind, Model, Params, Stp};
+use solex_tests::model::{Balances, Kind, Model, Params, Place, Stp};
 use solex_tests::scenario::*;
 use solex_tests::{Keypair, Signer};
 
@@ -171,7 +171,7 @@ fn run_case(chain: &mut Chain, fees: (i16, i16), ops: &[Op]) -> Result<(), TestC
         let (expected, result) = match *op {
             Op::Place { t, bid, price, qty, kind, stp, max_fills, budget } => {
                 let (qty, max_quote) = if kind == Kind::MarketByQuote { (u64::MAX, budget) } else { (qty, u64::MAX) };
-                let expected = model.place(t, bid, price, qty, kind, stp, max_fills, max_quote);
+                let expected = model.place(t, &Place { bid, price, qty, kind, stp, max_fills, max_quote });
                 let args = PlaceOrderArgs {
                     side: if bid { Side::Bid } else { Side::Ask },
                     price,

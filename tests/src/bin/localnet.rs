@@ -57,6 +57,25 @@ fn main() {
         chain.send(&[ix::place_order(maker.pubkey(), &k, order)], &[&maker.keypair]).expect("demo order");
     }
 
+    // A crossing order, so the crank has fills to settle as soon as it starts.
+    let taker = &wallets[1].2;
+    chain.send(&[m.deposit_ix(taker, k.quote_mint, 10_000_000_000)], &[&taker.keypair]).expect("taker deposit");
+    let take = PlaceOrderArgs::limit(Side::Bid, 10_100, 4, 1);
+    chain.send(&[ix::place_order(taker.pubkey(), &k, take)], &[&taker.keypair]).expect("demo trade");
+
+    // The crank (built next to this binary by scripts/localnet.sh), paying from its own keypair.
+    let crank_key = Keypair::new();
+    chain.airdrop(&crank_key.pubkey(), 10_000_000_000);
+    let crank_path = out.join("crank.json");
+    write_keypair_file(&crank_key, &crank_path).expect("write crank keypair");
+    let crank_bin = std::env::current_exe().expect("own path").with_file_name("solex-crank");
+    let mut crank = std::process::Command::new(&crank_bin)
+        .args(["--rpc-url", &validator.rpc_url(), "--keypair"])
+        .arg(&crank_path)
+        .args(["--metrics-addr", "127.0.0.1:9464"])
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {} (cargo build -p solex-crank): {e}", crank_bin.display()));
+
     println!("Solex local exchange is running.");
     println!("  RPC            {}", validator.rpc_url());
     println!("  websocket      {}", validator.ws_url());
@@ -72,12 +91,20 @@ fn main() {
         println!("  {name:<14} {} keypair {} (base {} quote {})", w.pubkey(), path.display(), w.base, w.quote);
     }
     println!("  mint authority {}", m.mint_authority.pubkey());
+    println!(
+        "  crank          pid {} keypair {}; metrics http://127.0.0.1:9464/metrics",
+        crank.id(),
+        crank_path.display()
+    );
     println!("Ctrl-C stops the validator.");
 
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     eprintln!("stopping ...");
+    // SIGTERM: the crank finishes its in-flight transaction and exits.
+    let _ = std::process::Command::new("kill").arg(crank.id().to_string()).status();
+    let _ = crank.wait();
     drop(validator);
     eprintln!("stopped.");
 }
