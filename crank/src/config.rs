@@ -96,7 +96,7 @@ impl Config {
                 .or(file.keypair)
                 .context("a fee payer keypair is required (--keypair or `keypair` in the config file)")?,
             markets,
-            batch: args.batch.or(file.batch).unwrap_or(16),
+            batch: args.batch.or(file.batch).unwrap_or(solex::matching::MAX_BATCH),
             max_makers: file.max_makers.unwrap_or(20),
             poll_ms: args.poll_ms.or(file.poll_ms).unwrap_or(400),
             commitment: args.commitment.or(file.commitment).unwrap_or_else(|| "confirmed".into()),
@@ -112,8 +112,8 @@ impl Config {
             confirm_timeout_ms: file.confirm_timeout_ms.unwrap_or(30_000),
             rediscover_ms: file.rediscover_ms.unwrap_or(10_000),
         };
-        if config.batch == 0 || config.batch > 64 {
-            bail!("batch must be 1..=64, not {}", config.batch);
+        if config.batch == 0 || config.batch > solex::matching::MAX_BATCH {
+            bail!("batch must be 1..={}, not {}", solex::matching::MAX_BATCH, config.batch);
         }
         if !matches!(config.commitment.as_str(), "processed" | "confirmed" | "finalized") {
             bail!("commitment must be processed, confirmed or finalized, not {:?}", config.commitment);
@@ -135,6 +135,8 @@ mod tests {
         let args = Args { config: Some(example.into()), batch: Some(4), ..Args::default() };
         let cfg = Config::load(args).unwrap();
         assert_eq!((cfg.batch, cfg.max_makers, cfg.poll_ms), (4, 20, 400));
+        let defaults = Config::load(Args { keypair: Some("k.json".into()), ..Args::default() }).unwrap();
+        assert_eq!(defaults.batch, solex::matching::MAX_BATCH);
         assert!(cfg.markets.is_empty());
         assert_eq!(cfg.metrics_addr.port(), 9464);
     }

@@ -2,7 +2,10 @@
 //! several markets get settled within a bound; a crank killed with SIGKILL
 //! mid-way and restarted settles every fill exactly once; two cranks at once
 //! settle every fill exactly once (the test prints how many of their
-//! transactions were wasted); SIGTERM stops it cleanly.
+//! transactions were wasted); SIGTERM stops it cleanly; and a crank whose RPC
+//! node goes away recovers by itself when it comes back.
+mod proxy;
+
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,6 +59,10 @@ impl Crank {
             .filter(|l| l.starts_with(name) && l.contains(filter))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     fn kill(mut self) {
@@ -230,5 +237,40 @@ fn crank_settles_markets_survives_sigkill_and_races() {
 
     // SIGTERM: a clean stop.
     assert!(second.terminate().success());
+    assert!(crank.terminate().success());
+}
+
+#[test]
+fn crank_recovers_from_an_rpc_outage_without_a_restart() {
+    let validator = TestValidator::start();
+    let mut chain = validator.rpc();
+    let dir = tempfile::tempdir().unwrap();
+    let payer = Keypair::new();
+    chain.airdrop(&payer.pubkey(), 100_000_000_000);
+    let keypair = dir.path().join("crank.json");
+    write_keypair_file(&payer, &keypair).unwrap();
+    let a = fixture(&mut chain, 1, 2);
+    take_all(&mut chain, &a, 4);
+
+    let rpc = validator.rpc_url();
+    let proxy = proxy::Proxy::start(rpc.trim_start_matches("http://").to_string());
+    let mut crank = Crank::start(&proxy.url(), &keypair, 2);
+    wait_until("settled through the proxy", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
+
+    // The node goes away; meanwhile new fills queue up.
+    proxy.set_up(false);
+    rest_asks(&mut chain, &a, 3);
+    take_all(&mut chain, &a, 6);
+    wait_until("the crank notices", Duration::from_secs(20), || crank.get("/health").map(|r| r.0) == Some(503));
+    assert_eq!(queue_count(&chain, &a).1, 6, "nothing settles while the node is unreachable");
+    assert!(crank.metric("solex_crank_transactions_total", "reason=\"rpc_transport\"") > 0);
+    assert!(crank.is_running(), "an RPC outage does not stop the crank");
+
+    // It comes back: the same process settles everything, exactly once.
+    proxy.set_up(true);
+    let took = wait_until("settled after the outage", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
+    eprintln!("settled {took:?} after the RPC node came back");
+    assert_exactly_once(&chain, &a, 10);
+    wait_until("healthy again", Duration::from_secs(10), || crank.get("/health").map(|r| r.0) == Some(200));
     assert!(crank.terminate().success());
 }

@@ -252,7 +252,7 @@ fn the_fill_limit_bounds_work_and_a_crossing_remainder_never_rests() {
     assert_eq!((t.filled_lots, t.rested_lots), (2, 0));
     assert_eq!(e.book_prices(Side::Ask).len(), 3);
     assert!(e.book_prices(Side::Bid).is_empty(), "the book never holds a crossed order");
-    for bad in [0, 65] {
+    for bad in [0, 33] {
         assert_program_error(
             e.place(1, PlaceOrderArgs { max_fills: bad, ..limit(Side::Bid, 100, 1) }),
             SolexError::InvalidFillLimit,

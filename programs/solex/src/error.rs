@@ -64,7 +64,7 @@ pub enum SolexError {
     WouldNotFill,
     #[msg("order would trade with the trader's own order (self-trade mode: abort)")]
     SelfTrade,
-    #[msg("max_fills must be between 1 and 64")]
+    #[msg("max_fills must be between 1 and 32")]
     InvalidFillLimit,
     #[msg("post-only slide: no valid price on the non-crossing side")]
     NoSlidePrice,

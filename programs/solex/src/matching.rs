@@ -6,9 +6,11 @@ use crate::error::SolexError;
 use crate::events::{CancelledOrder, Fill, ReduceReason, Reduced};
 use crate::state::*;
 
-/// The most fills (plus expired or self-trade orders met) one instruction processes.
-/// Bounds compute units and the size of the event.
-pub const MAX_FILLS: u8 = 64;
+/// The most resting orders one `place_order` meets (fills, expired and self-trade
+/// orders), and the most entries one `consume_events` or `cancel_all` processes.
+/// Bounds compute units, and the event: its vectors, serialised and copied into the
+/// self-invocation, must fit the program's 32 KiB heap (64 fills did not).
+pub const MAX_BATCH: u8 = 32;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OrderType {
@@ -55,7 +57,7 @@ pub struct PlaceOrderArgs {
     pub order_type: OrderType,
     pub self_trade: SelfTradeMode,
     pub expiry: Expiry,
-    /// Most resting orders to meet (fills, expired and self-trade orders), 1..=64,
+    /// Most resting orders to meet (fills, expired and self-trade orders), 1..=32,
     /// so the instruction stays inside its compute budget.
     pub max_fills: u8,
 }
@@ -129,7 +131,7 @@ impl Book<'_> {
         require!(!args.expiry.has_passed(now), SolexError::OrderExpired);
         let post_only = matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide);
         if !post_only {
-            require!((1..=MAX_FILLS).contains(&args.max_fills), SolexError::InvalidFillLimit);
+            require!((1..=MAX_BATCH).contains(&args.max_fills), SolexError::InvalidFillLimit);
         }
         if args.order_type == OrderType::Market {
             require!(args.qty_lots != u64::MAX || args.max_quote_atoms != u64::MAX, SolexError::NoMarketSize);
@@ -138,7 +140,11 @@ impl Book<'_> {
         self.market.order_seq += 1;
         let seq = self.market.order_seq;
         let side = args.side;
-        let mut placed = Placed { price: args.price, ..Default::default() };
+        let mut placed = Placed {
+            price: args.price,
+            fills: Vec::with_capacity(args.max_fills.min(MAX_BATCH) as usize),
+            ..Default::default()
+        };
 
         if post_only {
             let opposite = self.sides(side).1;
@@ -361,10 +367,12 @@ impl Book<'_> {
         })
     }
 
-    /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both).
-    /// Orders already filled and waiting for `consume_events` are not on the book and stay.
+    /// Cancels up to `limit` (at most `MAX_BATCH`) of `owner`'s resting orders (on one
+    /// side, or both). Orders already filled and waiting for `consume_events` are not
+    /// on the book and stay.
     pub fn cancel_all(&mut self, owner: &mut Account, side: Option<Side>, limit: u8) -> Result<Vec<CancelledOrder>> {
-        let mut cancelled = Vec::new();
+        let limit = limit.min(MAX_BATCH);
+        let mut cancelled = Vec::with_capacity(limit as usize);
         for i in 0..owner.slots.len() {
             if cancelled.len() == limit as usize {
                 break;

@@ -60,7 +60,7 @@ impl Bench {
     }
 
     fn place(&mut self, w: &Wallet, side: Side, price: u64, qty_lots: u64) -> Landed {
-        let args = PlaceOrderArgs { max_fills: 64, ..PlaceOrderArgs::limit(side, price, qty_lots, price) };
+        let args = PlaceOrderArgs { max_fills: 32, ..PlaceOrderArgs::limit(side, price, qty_lots, price) };
         self.l.send(&[ix::place_order(w.pubkey(), &self.m.keys, args)], &[&w.keypair]).expect("place")
     }
 
@@ -140,6 +140,14 @@ fn main() {
     b.row("place_order, crossing, 10 fills", &take10);
     let consume10 = b.consume(10);
     b.row("consume_events, 10 fills (one maker)", &consume10);
+    // The largest batches an instruction accepts (solex::matching::MAX_BATCH).
+    for p in 0..32 {
+        b.place(&maker, Side::Ask, 50_000 + p, 1);
+    }
+    let take32 = b.place(&w, Side::Bid, 60_000, 32);
+    b.row("place_order, crossing, 32 fills (the most)", &take32);
+    let consume32 = b.consume(32);
+    b.row("consume_events, 32 fills (the most, one maker)", &consume32);
 
     for p in 0..32 {
         b.place(&w, Side::Ask, 70_000 + p, 1);

@@ -40,8 +40,10 @@ pub fn handle_consume_events<'info>(
 
     let mut queue = ctx.accounts.fill_queue.load_mut()?;
     require!(queue.head_seq == expected_head, SolexError::QueueHeadMismatch);
-    let mut settled = Vec::new();
-    while settled.len() < limit as usize {
+    // At most MAX_BATCH: the event must fit the heap (see matching::MAX_BATCH).
+    let limit = limit.min(crate::matching::MAX_BATCH) as usize;
+    let mut settled = Vec::with_capacity(limit);
+    while settled.len() < limit {
         let Some(event) = queue.front().copied() else { break };
         let Some(info) = makers.iter().find(|i| *i.key == event.maker) else { break };
         apply(info, &event)?;
