@@ -19,6 +19,9 @@ pub struct Args {
     pub config: Option<PathBuf>,
     #[arg(long, env = "SOLEX_RPC_URL")]
     pub rpc_url: Option<String>,
+    /// Websocket URL for account subscriptions (default: the RPC URL's, port + 1); "none" to only poll.
+    #[arg(long)]
+    pub ws_url: Option<String>,
     /// Keypair file of the fee payer (Solana CLI JSON format).
     #[arg(long)]
     pub keypair: Option<PathBuf>,
@@ -43,6 +46,7 @@ pub struct Args {
 #[serde(deny_unknown_fields)]
 struct File {
     rpc_url: Option<String>,
+    ws_url: Option<String>,
     keypair: Option<PathBuf>,
     markets: Option<Vec<String>>,
     batch: Option<u8>,
@@ -59,6 +63,8 @@ struct File {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub rpc_url: String,
+    /// None: poll only.
+    pub ws_url: Option<String>,
     pub keypair: PathBuf,
     /// Empty: every market of the program (rediscovered every `rediscover_ms`).
     pub markets: Vec<Pubkey>,
@@ -89,8 +95,15 @@ impl Config {
             .iter()
             .map(|m| Pubkey::from_str(m).with_context(|| format!("market {m:?} is not a base58 address")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let rpc_url = args.rpc_url.or(file.rpc_url).unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        let ws_url = match args.ws_url.or(file.ws_url) {
+            Some(none) if none == "none" => None,
+            Some(url) => Some(url),
+            None => Some(default_ws_url(&rpc_url)?),
+        };
         let config = Config {
-            rpc_url: args.rpc_url.or(file.rpc_url).unwrap_or_else(|| "http://127.0.0.1:8899".into()),
+            rpc_url,
+            ws_url,
             keypair: args
                 .keypair
                 .or(file.keypair)
@@ -125,6 +138,17 @@ impl Config {
     }
 }
 
+/// Solana's convention: the websocket listens on the RPC port + 1.
+fn default_ws_url(rpc_url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = rpc_url.split_once("://").context("rpc_url has no scheme")?;
+    let ws_scheme = if scheme == "https" { "wss" } else { "ws" };
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    Ok(match host.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?))) {
+        Some((h, port)) => format!("{ws_scheme}://{h}:{}/{path}", port + 1),
+        None => format!("{ws_scheme}://{host}/{path}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +163,14 @@ mod tests {
         assert_eq!(defaults.batch, solex::matching::MAX_BATCH);
         assert!(cfg.markets.is_empty());
         assert_eq!(cfg.metrics_addr.port(), 9464);
+    }
+
+    #[test]
+    fn the_websocket_url_defaults_to_the_rpc_port_plus_one() {
+        assert_eq!(default_ws_url("http://127.0.0.1:8899").unwrap(), "ws://127.0.0.1:8900/");
+        assert_eq!(default_ws_url("https://rpc.example.com").unwrap(), "wss://rpc.example.com/");
+        let cfg = Config::load(Args { keypair: Some("k.json".into()), ws_url: Some("none".into()), ..Args::default() });
+        assert_eq!(cfg.unwrap().ws_url, None);
     }
 
     #[test]

@@ -32,6 +32,7 @@ struct Inner {
     fees_lamports: u64,
     last_success: Option<Instant>,
     rpc_ok: bool,
+    ws_connected: bool,
 }
 
 #[derive(Clone, Default)]
@@ -100,6 +101,12 @@ impl Metrics {
                 "# HELP {name} Transaction fees paid.\n# TYPE {name} counter\n{name} {}",
                 i.fees_lamports
             );
+            let name = "solex_crank_ws_connected";
+            let _ = writeln!(
+                out,
+                "# HELP {name} 1 while the websocket subscriptions are up (else polling only).\n# TYPE {name} gauge\n{name} {}",
+                i.ws_connected as u8
+            );
             let name = "solex_crank_rpc_up";
             let _ = writeln!(
                 out,
@@ -108,6 +115,10 @@ impl Metrics {
             );
             out
         })
+    }
+
+    pub fn ws_connected(&self, up: bool) {
+        self.with(|i| i.ws_connected = up)
     }
 
     /// Healthy while RPC calls succeed.

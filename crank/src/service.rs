@@ -11,7 +11,7 @@ use anchor_lang::Discriminator;
 use solana_keypair::Keypair;
 use solex_sdk::rpc::RpcClient;
 use solex_sdk::{Market, Pubkey};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -29,15 +29,22 @@ struct Shared {
     slots: Semaphore,
 }
 
-/// Sleeps for `d`, or returns early (false) when shutdown is requested.
-async fn pause(shutdown: &mut watch::Receiver<bool>, d: Duration) -> bool {
+/// Sleeps for `d` or until `wake` fires; returns false when shutdown is requested.
+async fn pause(shutdown: &mut watch::Receiver<bool>, d: Duration, wake: Option<&Notify>) -> bool {
+    let woken = async {
+        match wake {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = tokio::time::sleep(d) => !*shutdown.borrow(),
+        _ = woken => !*shutdown.borrow(),
         _ = shutdown.changed() => false,
     }
 }
 
-async fn crank_market(shared: Arc<Shared>, market: Pubkey, mut shutdown: watch::Receiver<bool>) {
+async fn crank_market(shared: Arc<Shared>, market: Pubkey, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(shared.cfg.poll_ms);
     let mut backoff = poll;
     let mut pending_since: Option<u64> = None;
@@ -105,11 +112,20 @@ async fn crank_market(shared: Arc<Shared>, market: Pubkey, mut shutdown: watch::
                 wait
             }
         };
-        if !next.is_zero() && !pause(&mut shutdown, next).await {
+        // Idle waits end early when the websocket reports a queue change; backoff waits do not.
+        let wake = (next == poll).then_some(&*wake);
+        if !next.is_zero() && !pause(&mut shutdown, next, wake).await {
             break;
         }
     }
     tracing::info!(%market, "stopped");
+}
+
+/// The fill queue a market names.
+fn fill_queue_of(rpc: &RpcClient, market: &Pubkey) -> anyhow::Result<Pubkey> {
+    let data = rpc.account(market)?.ok_or_else(|| anyhow::anyhow!("market {market} not found"))?.data;
+    let m: Market = solex_sdk::accounts::decode(&data)?;
+    Ok(m.fill_queue)
 }
 
 /// Every market of the program (accounts with the `Market` discriminator).
@@ -130,6 +146,9 @@ pub async fn run(
     let slots = Semaphore::new(cfg.concurrency);
     let shared = Arc::new(Shared { cfg, rpc, payer, metrics, slots });
     let mut tasks: HashMap<Pubkey, JoinHandle<()>> = HashMap::new();
+    // Each market's fill queue and wake-up; the watcher is restarted when markets are added.
+    let mut queues: Vec<(Pubkey, Arc<Notify>)> = Vec::new();
+    let mut watcher: Option<(watch::Sender<bool>, JoinHandle<()>)> = None;
     let rediscover = Duration::from_millis(shared.cfg.rediscover_ms);
     loop {
         let markets = if shared.cfg.markets.is_empty() {
@@ -145,12 +164,40 @@ pub async fn run(
         } else {
             shared.cfg.markets.clone()
         };
+        let mut added = false;
         for market in markets {
-            tasks.entry(market).or_insert_with(|| tokio::spawn(crank_market(shared.clone(), market, shutdown.clone())));
+            if tasks.contains_key(&market) {
+                continue;
+            }
+            let s = shared.clone();
+            let queue = match tokio::task::spawn_blocking(move || fill_queue_of(&s.rpc, &market)).await? {
+                Ok(q) => q,
+                Err(e) => {
+                    tracing::warn!(%market, error = %e, "cannot read the market yet; retrying at the next discovery");
+                    continue;
+                }
+            };
+            let wake = Arc::new(Notify::new());
+            queues.push((queue, wake.clone()));
+            tasks.insert(market, tokio::spawn(crank_market(shared.clone(), market, wake, shutdown.clone())));
+            added = true;
         }
-        if !pause(&mut shutdown, rediscover).await {
+        if let (true, Some(url)) = (added, &shared.cfg.ws_url) {
+            if let Some((stop, handle)) = watcher.take() {
+                let _ = stop.send(true);
+                let _ = handle.await;
+            }
+            let (stop, rx) = watch::channel(false);
+            let args = (url.clone(), shared.cfg.commitment.clone(), queues.clone(), shared.metrics.clone());
+            watcher = Some((stop, tokio::spawn(crate::watch::run(args.0, args.1, args.2, args.3, rx))));
+        }
+        if !pause(&mut shutdown, rediscover, None).await {
             break;
         }
+    }
+    if let Some((stop, handle)) = watcher.take() {
+        let _ = stop.send(true);
+        let _ = handle.await;
     }
     tracing::info!("shutting down: waiting for in-flight settlements");
     for (_, task) in tasks {

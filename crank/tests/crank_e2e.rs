@@ -30,12 +30,18 @@ struct Crank {
 }
 
 impl Crank {
+    /// Polls every 100 ms, without the websocket (so the tests below exercise polling).
     fn start(rpc_url: &str, keypair: &std::path::Path, batch: u8) -> Self {
+        Self::start_with(rpc_url, keypair, &["--batch", &batch.to_string(), "--poll-ms", "100", "--ws-url", "none"])
+    }
+
+    fn start_with(rpc_url: &str, keypair: &std::path::Path, args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_solex-crank"))
             .args(["--rpc-url", rpc_url, "--keypair"])
             .arg(keypair)
-            .args(["--batch", &batch.to_string(), "--poll-ms", "100", "--metrics-addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "solex_crank=info")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -272,5 +278,29 @@ fn crank_recovers_from_an_rpc_outage_without_a_restart() {
     eprintln!("settled {took:?} after the RPC node came back");
     assert_exactly_once(&chain, &a, 10);
     wait_until("healthy again", Duration::from_secs(10), || crank.get("/health").map(|r| r.0) == Some(200));
+    assert!(crank.terminate().success());
+}
+
+#[test]
+fn websocket_notifications_wake_the_crank_long_before_its_next_poll() {
+    let validator = TestValidator::start();
+    let mut chain = validator.rpc();
+    let dir = tempfile::tempdir().unwrap();
+    let payer = Keypair::new();
+    chain.airdrop(&payer.pubkey(), 100_000_000_000);
+    let keypair = dir.path().join("crank.json");
+    write_keypair_file(&payer, &keypair).unwrap();
+    let a = fixture(&mut chain, 1, 2);
+
+    // Polling once a minute: only a websocket notification can make it settle sooner.
+    let crank =
+        Crank::start_with(&validator.rpc_url(), &keypair, &["--poll-ms", "60000", "--ws-url", &validator.ws_url()]);
+    wait_until("websocket subscribed", Duration::from_secs(20), || crank.metric("solex_crank_ws_connected", "") == 1);
+    let start = Instant::now();
+    take_all(&mut chain, &a, 4);
+    let took = wait_until("settled on notification", Duration::from_secs(20), || queue_count(&chain, &a).1 == 0);
+    eprintln!("settled {:?} after the fills (poll interval 60 s)", start.elapsed());
+    assert!(took < Duration::from_secs(20));
+    assert_exactly_once(&chain, &a, 4);
     assert!(crank.terminate().success());
 }
