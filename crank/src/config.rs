@@ -38,8 +38,12 @@ pub struct Args {
     pub commitment: Option<String>,
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
+    /// A fixed priority fee (micro-lamports per compute unit).
     #[arg(long)]
     pub priority_fee_micro_lamports: Option<u64>,
+    /// Instead: this percentile (0-100) of the fees recently paid on the market's accounts, capped by the fixed fee.
+    #[arg(long)]
+    pub priority_fee_percentile: Option<u8>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -55,6 +59,7 @@ struct File {
     commitment: Option<String>,
     metrics_addr: Option<SocketAddr>,
     priority_fee_micro_lamports: Option<u64>,
+    priority_fee_percentile: Option<u8>,
     concurrency: Option<usize>,
     confirm_timeout_ms: Option<u64>,
     rediscover_ms: Option<u64>,
@@ -74,7 +79,10 @@ pub struct Config {
     pub poll_ms: u64,
     pub commitment: String,
     pub metrics_addr: SocketAddr,
+    /// The fee policy: fixed at `priority_fee_micro_lamports`, or (with a percentile)
+    /// that percentile of recent fees on the market's accounts, at most the fixed value.
     pub priority_fee_micro_lamports: u64,
+    pub priority_fee_percentile: Option<u8>,
     /// Markets settled at the same time.
     pub concurrency: usize,
     pub confirm_timeout_ms: u64,
@@ -121,6 +129,7 @@ impl Config {
                 .priority_fee_micro_lamports
                 .or(file.priority_fee_micro_lamports)
                 .unwrap_or(0),
+            priority_fee_percentile: args.priority_fee_percentile.or(file.priority_fee_percentile),
             concurrency: file.concurrency.unwrap_or(4).max(1),
             confirm_timeout_ms: file.confirm_timeout_ms.unwrap_or(30_000),
             rediscover_ms: file.rediscover_ms.unwrap_or(10_000),
@@ -130,6 +139,9 @@ impl Config {
         }
         if !matches!(config.commitment.as_str(), "processed" | "confirmed" | "finalized") {
             bail!("commitment must be processed, confirmed or finalized, not {:?}", config.commitment);
+        }
+        if config.priority_fee_percentile.is_some_and(|p| p > 100) {
+            bail!("priority_fee_percentile must be 0..=100");
         }
         if config.max_makers == 0 || config.max_makers > 28 {
             bail!("max_makers must be 1..=28 (transaction size), not {}", config.max_makers);

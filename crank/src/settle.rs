@@ -112,7 +112,14 @@ pub fn step(rpc: &RpcClient, payer: &Keypair, market: &Pubkey, cfg: &Config) -> 
     let depth_before = queue.count;
     let (consume, n) = consume_ix(&keys, &queue, cfg.batch, cfg.max_makers);
     let units = CU_BASE + CU_PER_EVENT * n as u32;
-    let mut ixs = compute_budget(units, cfg.priority_fee_micro_lamports);
+    let price = match cfg.priority_fee_percentile {
+        None => cfg.priority_fee_micro_lamports,
+        Some(p) => {
+            let recent = rpc.recent_prioritization_fees(&[keys.market, keys.fill_queue])?;
+            priority_fee(recent, p, cfg.priority_fee_micro_lamports)
+        }
+    };
+    let mut ixs = compute_budget(units, price);
     ixs.push(consume);
     // A fresh blockhash for every attempt: a resend after expiry is a new transaction.
     let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &[payer], rpc.latest_blockhash()?);
@@ -155,4 +162,29 @@ fn classify(err: &serde_json::Value) -> Result<Outcome, StepError> {
         Some(c) => solex_sdk::errors::describe(c),
         None => err.to_string(),
     }))
+}
+
+/// The `percentile` of recently paid fees, capped at `cap` (no data: 0).
+pub fn priority_fee(mut recent: Vec<u64>, percentile: u8, cap: u64) -> u64 {
+    if recent.is_empty() {
+        return 0;
+    }
+    recent.sort_unstable();
+    let at = ((recent.len() - 1) * percentile.min(100) as usize).div_ceil(100);
+    recent[at].min(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_fee_follows_the_percentile_up_to_the_cap() {
+        let fees = vec![0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+        assert_eq!(priority_fee(fees.clone(), 50, u64::MAX), 50);
+        assert_eq!(priority_fee(fees.clone(), 90, u64::MAX), 90);
+        assert_eq!(priority_fee(fees.clone(), 100, 75), 75);
+        assert_eq!(priority_fee(fees, 0, 75), 0);
+        assert_eq!(priority_fee(vec![], 75, 1_000), 0);
+    }
 }

@@ -293,8 +293,19 @@ fn websocket_notifications_wake_the_crank_long_before_its_next_poll() {
     let a = fixture(&mut chain, 1, 2);
 
     // Polling once a minute: only a websocket notification can make it settle sooner.
-    let crank =
-        Crank::start_with(&validator.rpc_url(), &keypair, &["--poll-ms", "60000", "--ws-url", &validator.ws_url()]);
+    // (Also the percentile priority-fee policy, which reads getRecentPrioritizationFees.)
+    let ws = validator.ws_url();
+    let args = [
+        "--poll-ms",
+        "60000",
+        "--ws-url",
+        &ws,
+        "--priority-fee-percentile",
+        "75",
+        "--priority-fee-micro-lamports",
+        "1000",
+    ];
+    let crank = Crank::start_with(&validator.rpc_url(), &keypair, &args);
     wait_until("websocket subscribed", Duration::from_secs(20), || crank.metric("solex_crank_ws_connected", "") == 1);
     let start = Instant::now();
     take_all(&mut chain, &a, 4);

@@ -209,6 +209,14 @@ impl RpcClient {
         Err(RpcError::Transport(format!("transaction {signature} not readable")))
     }
 
+    /// Priority fees (micro-lamports per compute unit) paid in recent slots by
+    /// transactions that wrote any of `accounts`, one value per slot.
+    pub fn recent_prioritization_fees(&self, accounts: &[Pubkey]) -> Result<Vec<u64>, RpcError> {
+        let keys: Vec<String> = accounts.iter().map(|k| k.to_string()).collect();
+        let v = self.call("getRecentPrioritizationFees", json!([keys]))?;
+        Ok(v.as_array().into_iter().flatten().filter_map(|f| f["prioritizationFee"].as_u64()).collect())
+    }
+
     /// Signatures of transactions that touched `address`, newest first (up to 1,000).
     pub fn signatures_for(&self, address: &Pubkey) -> Result<Vec<String>, RpcError> {
         let v = self.call("getSignaturesForAddress", json!([address.to_string(), {"commitment": "confirmed"}]))?;
