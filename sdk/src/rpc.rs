@@ -35,6 +35,14 @@ pub struct RpcAccount {
     pub data: Vec<u8>,
 }
 
+/// A transaction that touched an address, as getSignaturesForAddress lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureInfo {
+    pub signature: String,
+    pub slot: u64,
+    pub failed: bool,
+}
+
 /// The outcome of a submitted transaction once it reached the wanted commitment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
@@ -219,14 +227,48 @@ impl RpcClient {
 
     /// Signatures of transactions that touched `address`, newest first (up to 1,000).
     pub fn signatures_for(&self, address: &Pubkey) -> Result<Vec<String>, RpcError> {
-        let v = self.call("getSignaturesForAddress", json!([address.to_string(), {"commitment": "confirmed"}]))?;
-        Ok(v.as_array().into_iter().flatten().filter_map(|s| s["signature"].as_str().map(String::from)).collect())
+        Ok(self.signature_page(address, None, None)?.into_iter().map(|s| s.signature).collect())
+    }
+
+    /// One page (up to 1,000) of `address`'s transactions, newest first, older than
+    /// `before` and newer than `until` (both exclusive).
+    pub fn signature_page(
+        &self,
+        address: &Pubkey,
+        before: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<Vec<SignatureInfo>, RpcError> {
+        let mut opts = json!({"commitment": "confirmed", "limit": 1000});
+        if let Some(b) = before {
+            opts["before"] = json!(b);
+        }
+        if let Some(u) = until {
+            opts["until"] = json!(u);
+        }
+        let v = self.call("getSignaturesForAddress", json!([address.to_string(), opts]))?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                Some(SignatureInfo {
+                    signature: s["signature"].as_str()?.to_string(),
+                    slot: s["slot"].as_u64()?,
+                    failed: !s["err"].is_null(),
+                })
+            })
+            .collect())
     }
 }
 
 /// The program's events in a transaction returned by `RpcClient::transaction`,
 /// taken from its inner instructions (the program's `emit_cpi!` self-invocations).
 pub fn transaction_events(details: &Value) -> Vec<crate::events::SolexEvent> {
+    transaction_event_data(details).iter().filter_map(|data| crate::events::decode_event(data).ok()).collect()
+}
+
+/// The raw data of the program's event self-invocations in a transaction, in order
+/// (what `decode_event` reads); other inner instructions are left out.
+pub fn transaction_event_data(details: &Value) -> Vec<Vec<u8>> {
     let keys: Vec<Pubkey> = details["transaction"]["message"]["accountKeys"]
         .as_array()
         .into_iter()
@@ -240,6 +282,6 @@ pub fn transaction_events(details: &Value) -> Vec<crate::events::SolexEvent> {
         .flat_map(|set| set["instructions"].as_array().cloned().unwrap_or_default())
         .filter(|i| keys.get(i["programIdIndex"].as_u64().unwrap_or(u64::MAX) as usize) == Some(&solex::ID))
         .filter_map(|i| bs58::decode(i["data"].as_str().unwrap_or_default()).into_vec().ok())
-        .filter_map(|data| crate::events::decode_event(&data).ok())
+        .filter(|data| crate::events::decode_event(data).is_ok())
         .collect()
 }

@@ -1,0 +1,100 @@
+//! PostgreSQL: migrations, the event log, the backfill cursor and the gap check.
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+/// The schema in `migrations/`, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// The backfill cursor's name (one program, one cursor).
+const CURSOR: &str = "program";
+
+pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+    Ok(PgPoolOptions::new().max_connections(4).connect(url).await?)
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// One event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub market: String,
+    pub seq: i64,
+    pub kind: &'static str,
+    pub signature: String,
+    pub slot: i64,
+    pub data: Vec<u8>,
+}
+
+/// Writes a batch of events and moves the cursor, in one database transaction:
+/// a crash leaves either all of it or none. Events already stored are skipped
+/// (the (market, seq) key), so replaying a batch changes nothing. Returns the
+/// number of events newly inserted.
+pub async fn store(pool: &PgPool, events: &[StoredEvent], cursor: Option<(&str, u64)>) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let mut inserted = 0;
+    for e in events {
+        let done = sqlx::query(
+            "INSERT INTO events (market, seq, kind, signature, slot, data) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (market, seq) DO NOTHING",
+        )
+        .bind(&e.market)
+        .bind(e.seq)
+        .bind(e.kind)
+        .bind(&e.signature)
+        .bind(e.slot)
+        .bind(&e.data)
+        .execute(&mut *tx)
+        .await?;
+        inserted += done.rows_affected();
+    }
+    if let Some((signature, slot)) = cursor {
+        sqlx::query(
+            "INSERT INTO cursors (name, signature, slot) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET signature = EXCLUDED.signature, slot = EXCLUDED.slot",
+        )
+        .bind(CURSOR)
+        .bind(signature)
+        .bind(slot as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+/// The newest transaction already indexed.
+pub async fn cursor(pool: &PgPool) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT signature FROM cursors WHERE name = $1").bind(CURSOR).fetch_optional(pool).await?)
+}
+
+/// A market whose stored sequence numbers are not exactly 1..=max.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub market: String,
+    pub max_seq: i64,
+    pub stored: i64,
+}
+
+/// Every market with a gap in its event sequence (empty: the log is complete up to
+/// each market's newest stored event).
+pub async fn gaps(pool: &PgPool) -> anyhow::Result<Vec<Gap>> {
+    let rows: Vec<(String, i64, i64, i64)> =
+        sqlx::query_as("SELECT market, MIN(seq), MAX(seq), COUNT(*) FROM events GROUP BY market ORDER BY market")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, min, max, count)| *min != 1 || count != max)
+        .map(|(market, _, max_seq, stored)| Gap { market, max_seq, stored })
+        .collect())
+}
+
+/// (market, newest seq, event count) per market.
+pub async fn markets(pool: &PgPool) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as("SELECT market, MAX(seq), COUNT(*) FROM events GROUP BY market ORDER BY market")
+        .fetch_all(pool)
+        .await?)
+}

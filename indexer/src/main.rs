@@ -1,0 +1,84 @@
+//! `solex-indexer migrate | run | check` (see `--help`).
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use solex_indexer::{db, ingest};
+use solex_sdk::rpc::RpcClient;
+
+#[derive(Parser)]
+#[command(name = "solex-indexer", about = "Mirrors the Solex program's events into PostgreSQL")]
+struct Cli {
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/solex")]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Applies the migrations in migrations/.
+    Migrate,
+    /// Migrates, then indexes every new transaction of the program, polling.
+    Run {
+        #[arg(long, env = "SOLEX_RPC_URL", default_value = "http://127.0.0.1:8899")]
+        rpc_url: String,
+        #[arg(long, default_value_t = 1000)]
+        poll_ms: u64,
+    },
+    /// Reports each market's event count and any gap; exits 1 on a gap.
+    Check,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("solex-indexer: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let pool = db::connect(&cli.database_url).await?;
+    match cli.command {
+        Command::Migrate => db::migrate(&pool).await,
+        Command::Check => {
+            for (market, max, count) in db::markets(&pool).await? {
+                println!("{market} events {count} newest seq {max}");
+            }
+            let gaps = db::gaps(&pool).await?;
+            for g in &gaps {
+                println!("GAP {} stored {} of 1..={}", g.market, g.stored, g.max_seq);
+            }
+            if gaps.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} market(s) with gaps", gaps.len())
+            }
+        }
+        Command::Run { rpc_url, poll_ms } => {
+            db::migrate(&pool).await?;
+            let rpc = Arc::new(RpcClient::new(rpc_url));
+            loop {
+                tokio::select! {
+                    r = ingest::backfill(rpc.clone(), &pool, solex::ID, None) => match r {
+                        Ok(report) if report.transactions > 0 => {
+                            tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "backfill failed; retrying"),
+                    },
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(poll_ms)) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+            }
+        }
+    }
+}
