@@ -1,6 +1,8 @@
 //! PostgreSQL: migrations, the event log, the backfill cursor and the gap check.
+use solex_sdk::events::{decode_event, SolexEvent};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
 
 /// The schema in `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -49,6 +51,7 @@ pub async fn store(pool: &PgPool, events: &[StoredEvent], cursor: Option<(&str, 
         .execute(&mut *tx)
         .await?;
         inserted += done.rows_affected();
+        derive(&mut tx, e).await?;
     }
     if let Some((signature, slot)) = cursor {
         sqlx::query(
@@ -97,4 +100,72 @@ pub async fn markets(pool: &PgPool) -> anyhow::Result<Vec<(String, i64, i64)>> {
     Ok(sqlx::query_as("SELECT market, MAX(seq), COUNT(*) FROM events GROUP BY market ORDER BY market")
         .fetch_all(pool)
         .await?)
+}
+
+/// Writes the derived rows of one event (idempotent, like the log itself).
+async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyhow::Result<()> {
+    match decode_event(&e.data)? {
+        SolexEvent::MarketCreated(m) => {
+            sqlx::query(
+                "INSERT INTO markets (market, authority, base_mint, quote_mint, base_lot_size, quote_tick_size,
+                 min_order_lots, maker_fee_bps, taker_fee_bps, created_slot)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (market) DO NOTHING",
+            )
+            .bind(m.market.to_string())
+            .bind(m.authority.to_string())
+            .bind(m.base_mint.to_string())
+            .bind(m.quote_mint.to_string())
+            .bind(m.base_lot_size as i64)
+            .bind(m.quote_tick_size as i64)
+            .bind(m.min_order_lots as i64)
+            .bind(m.maker_fee_bps)
+            .bind(m.taker_fee_bps)
+            .bind(e.slot)
+            .execute(&mut **tx)
+            .await?;
+        }
+        SolexEvent::OrderPlaced(o) => {
+            for f in &o.fills {
+                sqlx::query(
+                    "INSERT INTO trades (market, fill_seq, seq, taker, taker_order_id, taker_side, maker, maker_order_id,
+                     price, qty_lots, maker_fee, slot, signature)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (market, fill_seq) DO NOTHING",
+                )
+                .bind(o.market.to_string())
+                .bind(f.fill_seq as i64)
+                .bind(o.seq as i64)
+                .bind(o.trader.to_string())
+                .bind(o.order_id.to_string())
+                .bind(format!("{:?}", o.side).to_lowercase())
+                .bind(f.maker.to_string())
+                .bind(f.maker_order_id.to_string())
+                .bind(f.price as i64)
+                .bind(f.qty_lots as i64)
+                .bind(f.maker_fee)
+                .bind(e.slot)
+                .bind(&e.signature)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Rebuilds every derived table from the event log, in one transaction.
+pub async fn rebuild(pool: &PgPool) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("TRUNCATE markets, trades").execute(&mut *tx).await?;
+    let rows: Vec<(String, i64, String, String, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT market, seq, kind, signature, slot, data FROM events ORDER BY market, seq")
+            .fetch_all(&mut *tx)
+            .await?;
+    let n = rows.len() as u64;
+    for (market, seq, _, signature, slot, data) in rows {
+        let kind = decode_event(&data)?.name();
+        derive(&mut tx, &StoredEvent { market, seq, kind, signature, slot, data }).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use solex_indexer::{db, ingest};
+use solex_indexer::{api, db, ingest};
 use solex_sdk::rpc::RpcClient;
 
 #[derive(Parser)]
@@ -19,13 +19,17 @@ struct Cli {
 enum Command {
     /// Applies the migrations in migrations/.
     Migrate,
-    /// Migrates, then indexes every new transaction of the program, polling.
+    /// Migrates, then indexes every new transaction of the program (polling) and serves the REST API.
     Run {
         #[arg(long, env = "SOLEX_RPC_URL", default_value = "http://127.0.0.1:8899")]
         rpc_url: String,
         #[arg(long, default_value_t = 1000)]
         poll_ms: u64,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api_addr: std::net::SocketAddr,
     },
+    /// Rebuilds the derived tables (markets, trades) from the event log.
+    Rebuild,
     /// Reports each market's event count and any gap; exits 1 on a gap.
     Check,
 }
@@ -46,6 +50,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let pool = db::connect(&cli.database_url).await?;
     match cli.command {
         Command::Migrate => db::migrate(&pool).await,
+        Command::Rebuild => {
+            let n = db::rebuild(&pool).await?;
+            println!("rebuilt the derived tables from {n} events");
+            Ok(())
+        }
         Command::Check => {
             for (market, max, count) in db::markets(&pool).await? {
                 println!("{market} events {count} newest seq {max}");
@@ -60,8 +69,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} market(s) with gaps", gaps.len())
             }
         }
-        Command::Run { rpc_url, poll_ms } => {
+        Command::Run { rpc_url, poll_ms, api_addr } => {
             db::migrate(&pool).await?;
+            let server = tokio::spawn(api::serve(api_addr, pool.clone()));
             let rpc = Arc::new(RpcClient::new(rpc_url));
             loop {
                 tokio::select! {
@@ -77,6 +87,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(poll_ms)) => {}
                     _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+                if server.is_finished() {
+                    return server.await?;
                 }
             }
         }

@@ -1,0 +1,192 @@
+//! The REST API over the indexed tables (axum). Every error is a JSON body
+//! `{"code": "...", "message": "..."}` with a 4xx status; nothing answers 500 for
+//! bad input.
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use solex_sdk::Pubkey;
+use sqlx::PgPool;
+
+/// Largest page any list endpoint returns.
+pub const MAX_LIMIT: i64 = 1000;
+const DEFAULT_LIMIT: i64 = 100;
+
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, code, message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"code": self.code, "message": self.message}))).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: "database unavailable".into() }
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+fn market_key(s: &str) -> Result<String, ApiError> {
+    Pubkey::from_str(s)
+        .map(|k| k.to_string())
+        .map_err(|_| ApiError::bad("invalid_market", format!("{s:?} is not a base58 address")))
+}
+
+fn limit(q: &HashMap<String, String>) -> Result<i64, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad("invalid_limit", format!("limit must be an integer in 1..={MAX_LIMIT}"))),
+        },
+    }
+}
+
+/// A sequence-number cursor (`before` / `after`): a non-negative integer.
+fn cursor(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ApiError::bad("invalid_cursor", format!("{name} must be a non-negative integer")))
+        })
+        .transpose()
+}
+
+async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT market FROM markets WHERE market = $1").bind(market).fetch_optional(db).await?;
+    found.map(|_| ()).ok_or(ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "unknown_market",
+        message: format!("no market {market}"),
+    })
+}
+
+async fn health(State(db): State<PgPool>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&db).await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+#[derive(sqlx::FromRow, serde::Serialize)]
+struct MarketRow {
+    market: String,
+    base_mint: String,
+    quote_mint: String,
+    base_lot_size: i64,
+    quote_tick_size: i64,
+    min_order_lots: i64,
+    maker_fee_bps: i16,
+    taker_fee_bps: i16,
+}
+
+async fn markets(State(db): State<PgPool>) -> ApiResult {
+    let markets: Vec<MarketRow> = sqlx::query_as(
+        "SELECT market, base_mint, quote_mint, base_lot_size, quote_tick_size, min_order_lots, maker_fee_bps, taker_fee_bps
+         FROM markets ORDER BY market",
+    )
+    .fetch_all(&db)
+    .await?;
+    Ok(Json(json!({ "markets": markets })))
+}
+
+#[derive(sqlx::FromRow, serde::Serialize)]
+struct TradeRow {
+    fill_seq: i64,
+    taker_side: String,
+    taker: String,
+    maker: String,
+    price: i64,
+    qty_lots: i64,
+    maker_fee: i64,
+    slot: i64,
+    signature: String,
+}
+
+/// Newest first; `before` (a fill sequence number) pages back.
+async fn trades(
+    State(db): State<PgPool>,
+    Path(market): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let market = market_key(&market)?;
+    let (limit, before) = (limit(&q)?, cursor(&q, "before")?);
+    known_market(&db, &market).await?;
+    let trades: Vec<TradeRow> = sqlx::query_as(
+        "SELECT fill_seq, taker_side, taker, maker, price, qty_lots, maker_fee, slot, signature FROM trades
+         WHERE market = $1 AND fill_seq < $2 ORDER BY fill_seq DESC LIMIT $3",
+    )
+    .bind(&market)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&db)
+    .await?;
+    let next = (trades.len() as i64 == limit).then(|| trades.last().map(|t| t.fill_seq)).flatten();
+    Ok(Json(json!({"market": market, "trades": trades, "next_before": next})))
+}
+
+/// The market's events in sequence order after `after`: the feed an indexer
+/// client replays, gap-checkable by `seq`.
+async fn events(
+    State(db): State<PgPool>,
+    Path(market): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let market = market_key(&market)?;
+    let (limit, after) = (limit(&q)?, cursor(&q, "after")?.unwrap_or(0));
+    known_market(&db, &market).await?;
+    let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
+        "SELECT seq, kind, slot, signature FROM events WHERE market = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(&market)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&db)
+    .await?;
+    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
+    let events: Vec<Value> = rows
+        .into_iter()
+        .map(|(seq, kind, slot, sig)| json!({"seq": seq, "kind": kind, "slot": slot, "signature": sig}))
+        .collect();
+    Ok(Json(json!({"market": market, "events": events, "next_after": next})))
+}
+
+async fn not_found() -> ApiError {
+    ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such endpoint".into() }
+}
+
+pub fn router(db: PgPool) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/markets", get(markets))
+        .route("/markets/{market}/trades", get(trades))
+        .route("/markets/{market}/events", get(events))
+        .fallback(not_found)
+        .with_state(db)
+}
+
+pub async fn serve(addr: std::net::SocketAddr, db: PgPool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "REST API listening");
+    axum::serve(listener, router(db)).await?;
+    Ok(())
+}
