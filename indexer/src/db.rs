@@ -33,10 +33,14 @@ pub struct StoredEvent {
 /// Writes a batch of events and moves the cursor, in one database transaction:
 /// a crash leaves either all of it or none. Events already stored are skipped
 /// (the (market, seq) key), so replaying a batch changes nothing. Returns the
-/// number of events newly inserted.
-pub async fn store(pool: &PgPool, events: &[StoredEvent], cursor: Option<(&str, u64)>) -> anyhow::Result<u64> {
+/// events newly inserted, in order.
+pub async fn store<'e>(
+    pool: &PgPool,
+    events: &'e [StoredEvent],
+    cursor: Option<(&str, u64)>,
+) -> anyhow::Result<Vec<&'e StoredEvent>> {
     let mut tx = pool.begin().await?;
-    let mut inserted = 0;
+    let mut inserted = Vec::new();
     for e in events {
         let done = sqlx::query(
             "INSERT INTO events (market, seq, kind, signature, slot, data) VALUES ($1, $2, $3, $4, $5, $6)
@@ -50,8 +54,10 @@ pub async fn store(pool: &PgPool, events: &[StoredEvent], cursor: Option<(&str, 
         .bind(&e.data)
         .execute(&mut *tx)
         .await?;
-        inserted += done.rows_affected();
-        derive(&mut tx, e).await?;
+        if done.rows_affected() == 1 {
+            inserted.push(e);
+            derive(&mut tx, e).await?;
+        }
     }
     if let Some((signature, slot)) = cursor {
         sqlx::query(

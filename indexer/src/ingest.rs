@@ -55,13 +55,38 @@ fn events_of(rpc: &RpcClient, sig: &SignatureInfo) -> anyhow::Result<Vec<StoredE
         .collect()
 }
 
+/// Redis channel of a market's live events (one JSON message per new event, in
+/// sequence order, published only after the event is committed to PostgreSQL).
+pub fn market_channel(market: &str) -> String {
+    format!("solex:events:{market}")
+}
+
+/// The Redis stream every new event is appended to, in commit order.
+pub const EVENT_STREAM: &str = "solex:events";
+
+async fn publish(redis: &mut redis::aio::MultiplexedConnection, events: &[&StoredEvent]) -> anyhow::Result<()> {
+    let mut pipe = redis::pipe();
+    for e in events {
+        let msg = serde_json::json!({"market": e.market, "seq": e.seq, "kind": e.kind, "slot": e.slot, "signature": e.signature})
+            .to_string();
+        pipe.publish(market_channel(&e.market), &msg).ignore();
+        pipe.cmd("XADD").arg(EVENT_STREAM).arg("MAXLEN").arg("~").arg(100_000).arg("*").arg("event").arg(&msg).ignore();
+    }
+    pipe.query_async::<()>(redis).await?;
+    Ok(())
+}
+
 /// Indexes every transaction since the cursor (at most `max_transactions` of them,
-/// for tests that stop an indexer half-way).
+/// for tests that stop an indexer half-way), publishing each new event to Redis
+/// once it is committed. Redis is a live feed, not a store: losing a message
+/// there loses nothing, since PostgreSQL has it and clients resync from the REST
+/// event feed by sequence number.
 pub async fn backfill(
     rpc: Arc<RpcClient>,
     pool: &PgPool,
     program: Pubkey,
     max_transactions: Option<usize>,
+    mut redis: Option<&mut redis::aio::MultiplexedConnection>,
 ) -> anyhow::Result<Report> {
     let cursor = db::cursor(pool).await?;
     let r = rpc.clone();
@@ -80,7 +105,13 @@ pub async fn backfill(
         .await??;
         let events: Vec<StoredEvent> = events.into_iter().flatten().collect();
         let last = chunk.last().expect("chunks are not empty");
-        report.inserted += db::store(pool, &events, Some((&last.signature, last.slot))).await?;
+        let inserted = db::store(pool, &events, Some((&last.signature, last.slot))).await?;
+        report.inserted += inserted.len() as u64;
+        if let Some(conn) = redis.as_deref_mut() {
+            if let Err(e) = publish(conn, &inserted).await {
+                tracing::warn!(error = %e, "publishing to Redis failed; the events are in PostgreSQL");
+            }
+        }
         report.transactions += chunk.len();
     }
     Ok(report)

@@ -27,6 +27,9 @@ enum Command {
         poll_ms: u64,
         #[arg(long, default_value = "127.0.0.1:8080")]
         api_addr: std::net::SocketAddr,
+        /// Publish new events to Redis (channel per market, and a stream); "none" to skip.
+        #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+        redis_url: String,
     },
     /// Rebuilds the derived tables (markets, trades) from the event log.
     Rebuild,
@@ -69,13 +72,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} market(s) with gaps", gaps.len())
             }
         }
-        Command::Run { rpc_url, poll_ms, api_addr } => {
+        Command::Run { rpc_url, poll_ms, api_addr, redis_url } => {
             db::migrate(&pool).await?;
+            let mut redis = match redis_url.as_str() {
+                "none" => None,
+                url => Some(redis::Client::open(url)?.get_multiplexed_async_connection().await?),
+            };
             let server = tokio::spawn(api::serve(api_addr, pool.clone()));
             let rpc = Arc::new(RpcClient::new(rpc_url));
             loop {
                 tokio::select! {
-                    r = ingest::backfill(rpc.clone(), &pool, solex::ID, None) => match r {
+                    r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
                         Ok(report) if report.transactions > 0 => {
                             tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed")
                         }

@@ -77,12 +77,33 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     .unwrap();
     let rpc = Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
 
+    // Live feed: a Redis subscriber on the first market's channel, from the start.
+    let redis_url = std::env::var("SOLEX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.expect("Redis reachable");
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.subscribe(ingest::market_channel(&markets[0].0.to_string())).await.unwrap();
+
     // The indexer stops after 5 transactions (as if killed), then resumes.
-    let first = ingest::backfill(rpc.clone(), &pool, solex::ID, Some(5)).await.unwrap();
+    let first = ingest::backfill(rpc.clone(), &pool, solex::ID, Some(5), Some(&mut redis)).await.unwrap();
     assert_eq!(first.transactions, 5);
-    let rest = ingest::backfill(rpc.clone(), &pool, solex::ID, None).await.unwrap();
+    let rest = ingest::backfill(rpc.clone(), &pool, solex::ID, None, Some(&mut redis)).await.unwrap();
     let expected: u64 = markets.iter().map(|(_, seq)| seq).sum();
     assert_eq!(first.inserted + rest.inserted, expected, "every event stored once");
+
+    // The subscriber saw every event of its market once, in sequence order, across
+    // the stop and the resume (and nothing from the replay below).
+    let mut feed = pubsub.into_on_message();
+    let mut seen = vec![];
+    while seen.len() < markets[0].1 as usize {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), futures_util::StreamExt::next(&mut feed))
+            .await
+            .expect("a message within 10 s")
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&msg.get_payload::<String>().unwrap()).unwrap();
+        seen.push(v["seq"].as_i64().unwrap());
+    }
+    assert_eq!(seen, (1..=markets[0].1 as i64).collect::<Vec<_>>());
 
     // No gap, and each market's newest stored event is the chain's.
     assert_eq!(db::gaps(&pool).await.unwrap(), vec![]);
@@ -101,13 +122,16 @@ async fn event_log_is_complete_idempotent_and_resumable() {
 
     // A replay from scratch (cursor removed) changes nothing.
     sqlx::query("DELETE FROM cursors").execute(&pool).await.unwrap();
-    let replay = ingest::backfill(rpc.clone(), &pool, solex::ID, None).await.unwrap();
+    let replay = ingest::backfill(rpc.clone(), &pool, solex::ID, None, Some(&mut redis)).await.unwrap();
     assert!(replay.transactions > 0);
     assert_eq!(replay.inserted, 0, "idempotent");
+    let late =
+        tokio::time::timeout(std::time::Duration::from_millis(500), futures_util::StreamExt::next(&mut feed)).await;
+    assert!(late.is_err(), "a replay publishes nothing: {late:?}");
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&pool).await.unwrap();
     assert_eq!(count as u64, expected);
     // Nothing new: nothing to do.
-    assert_eq!(ingest::backfill(rpc, &pool, solex::ID, None).await.unwrap(), ingest::Report::default());
+    assert_eq!(ingest::backfill(rpc, &pool, solex::ID, None, None).await.unwrap(), ingest::Report::default());
 
     // Derived tables: markets and trades, equal after a rebuild from the log.
     let trades_before: Vec<(String, i64, i64, i64)> =
