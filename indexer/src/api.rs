@@ -10,7 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use solex_sdk::Pubkey;
+use std::sync::Arc;
+
+use solex_sdk::accounts::{decode, decode_boxed};
+use solex_sdk::rpc::RpcClient;
+use solex_sdk::{BookSide, Market, Pubkey};
 use sqlx::PgPool;
 
 /// Largest page any list endpoint returns.
@@ -82,8 +86,8 @@ async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
     })
 }
 
-async fn health(State(db): State<PgPool>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&db).await?;
+async fn health(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&app.db).await?;
     Ok(Json(json!({"status": "ok"})))
 }
 
@@ -99,12 +103,12 @@ struct MarketRow {
     taker_fee_bps: i16,
 }
 
-async fn markets(State(db): State<PgPool>) -> ApiResult {
+async fn markets(State(app): State<App>) -> ApiResult {
     let markets: Vec<MarketRow> = sqlx::query_as(
         "SELECT market, base_mint, quote_mint, base_lot_size, quote_tick_size, min_order_lots, maker_fee_bps, taker_fee_bps
          FROM markets ORDER BY market",
     )
-    .fetch_all(&db)
+    .fetch_all(&app.db)
     .await?;
     Ok(Json(json!({ "markets": markets })))
 }
@@ -124,13 +128,13 @@ struct TradeRow {
 
 /// Newest first; `before` (a fill sequence number) pages back.
 async fn trades(
-    State(db): State<PgPool>,
+    State(app): State<App>,
     Path(market): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
     let market = market_key(&market)?;
     let (limit, before) = (limit(&q)?, cursor(&q, "before")?);
-    known_market(&db, &market).await?;
+    known_market(&app.db, &market).await?;
     let trades: Vec<TradeRow> = sqlx::query_as(
         "SELECT fill_seq, taker_side, taker, maker, price, qty_lots, maker_fee, slot, signature FROM trades
          WHERE market = $1 AND fill_seq < $2 ORDER BY fill_seq DESC LIMIT $3",
@@ -138,7 +142,7 @@ async fn trades(
     .bind(&market)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(&db)
+    .fetch_all(&app.db)
     .await?;
     let next = (trades.len() as i64 == limit).then(|| trades.last().map(|t| t.fill_seq)).flatten();
     Ok(Json(json!({"market": market, "trades": trades, "next_before": next})))
@@ -147,20 +151,20 @@ async fn trades(
 /// The market's events in sequence order after `after`: the feed an indexer
 /// client replays, gap-checkable by `seq`.
 async fn events(
-    State(db): State<PgPool>,
+    State(app): State<App>,
     Path(market): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
     let market = market_key(&market)?;
     let (limit, after) = (limit(&q)?, cursor(&q, "after")?.unwrap_or(0));
-    known_market(&db, &market).await?;
+    known_market(&app.db, &market).await?;
     let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
         "SELECT seq, kind, slot, signature FROM events WHERE market = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(&market)
     .bind(after)
     .bind(limit)
-    .fetch_all(&db)
+    .fetch_all(&app.db)
     .await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
     let events: Vec<Value> = rows
@@ -174,19 +178,82 @@ async fn not_found() -> ApiError {
     ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such endpoint".into() }
 }
 
-pub fn router(db: PgPool) -> Router {
+/// What the handlers share: the database, and RPC for live book snapshots.
+#[derive(Clone)]
+pub struct App {
+    pub db: PgPool,
+    pub rpc: Arc<RpcClient>,
+}
+
+/// Depth by price level, best first: `[[price, qty_lots], ...]`.
+fn levels(book: &BookSide, depth: usize) -> Vec<[u64; 2]> {
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    for o in book.orders().iter().rev() {
+        if let Some(level) = out.last_mut().filter(|l| l[0] == o.price) {
+            level[1] += o.qty_lots;
+        } else if out.len() == depth {
+            break;
+        } else {
+            out.push([o.price, o.qty_lots]);
+        }
+    }
+    out
+}
+
+/// The order book aggregated by price level, read from the chain in one
+/// `getMultipleAccounts` (market and both sides at the same slot), with the market
+/// sequence number it reflects: a client applying the event feed continues from `seq`.
+async fn book(
+    State(app): State<App>,
+    Path(market): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let market = market_key(&market)?;
+    let depth =
+        match q.get("depth") {
+            None => 50,
+            Some(v) => v.parse::<usize>().ok().filter(|d| (1..=MAX_LIMIT as usize).contains(d)).ok_or_else(|| {
+                ApiError::bad("invalid_depth", format!("depth must be an integer in 1..={MAX_LIMIT}"))
+            })?,
+        };
+    known_market(&app.db, &market).await?;
+    let unavailable = |e: String| {
+        tracing::warn!(error = %e, "book snapshot failed");
+        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: "chain unavailable".into() }
+    };
+    let key = Pubkey::from_str(&market).expect("validated above");
+    let rpc = app.rpc.clone();
+    let snapshot = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let (_, first) = rpc.multiple_accounts(&[key]).map_err(|e| e.to_string())?;
+        let m: Market = decode(&first[0].as_ref().ok_or("market gone")?.data).map_err(|e| e.to_string())?;
+        let (slot, accounts) = rpc.multiple_accounts(&[key, m.bids, m.asks]).map_err(|e| e.to_string())?;
+        let data = |i: usize| accounts[i].as_ref().map(|a| a.data.clone()).ok_or("account gone");
+        let m: Market = decode(&data(0)?).map_err(|e| e.to_string())?;
+        let bids: Box<BookSide> = decode_boxed(&data(1)?).map_err(|e| e.to_string())?;
+        let asks: Box<BookSide> = decode_boxed(&data(2)?).map_err(|e| e.to_string())?;
+        Ok((slot, m.event_seq, levels(&bids, depth), levels(&asks, depth)))
+    })
+    .await
+    .map_err(|e| unavailable(e.to_string()))?
+    .map_err(unavailable)?;
+    let (slot, seq, bids, asks) = snapshot;
+    Ok(Json(json!({"market": market, "seq": seq, "slot": slot, "bids": bids, "asks": asks})))
+}
+
+pub fn router(app: App) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/markets", get(markets))
+        .route("/markets/{market}/book", get(book))
         .route("/markets/{market}/trades", get(trades))
         .route("/markets/{market}/events", get(events))
         .fallback(not_found)
-        .with_state(db)
+        .with_state(app)
 }
 
-pub async fn serve(addr: std::net::SocketAddr, db: PgPool) -> anyhow::Result<()> {
+pub async fn serve(addr: std::net::SocketAddr, app: App) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "REST API listening");
-    axum::serve(listener, router(db)).await?;
+    axum::serve(listener, router(app)).await?;
     Ok(())
 }

@@ -78,8 +78,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "none" => None,
                 url => Some(redis::Client::open(url)?.get_multiplexed_async_connection().await?),
             };
-            let server = tokio::spawn(api::serve(api_addr, pool.clone()));
             let rpc = Arc::new(RpcClient::new(rpc_url));
+            let server = tokio::spawn(api::serve(api_addr, api::App { db: pool.clone(), rpc: rpc.clone() }));
             loop {
                 tokio::select! {
                     r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {

@@ -152,7 +152,8 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     // The REST API over it.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, solex_indexer::api::router(pool)).await });
+    let app = solex_indexer::api::App { db: pool, rpc: Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url())) };
+    tokio::spawn(async move { axum::serve(listener, solex_indexer::api::router(app)).await });
     let (m1, seq1) = (markets[0].0.to_string(), markets[0].1);
     let get = move |path: String| {
         let url = format!("{base}{path}");
@@ -177,6 +178,17 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         .map(|t| (t["price"].as_i64().unwrap(), t["qty_lots"].as_i64().unwrap(), t["taker_side"].as_str().unwrap()))
         .collect();
     assert_eq!(got, vec![(102, 1, "bid"), (101, 2, "bid"), (100, 2, "bid")], "newest first");
+    // The book: one ask of 1 lot left at 102 (a 5-lot bid took 2 + 2 + 1), at the chain's sequence.
+    let (status, body) = get(format!("/markets/{m1}/book")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["seq"].as_u64(), &body["asks"], &body["bids"]),
+        (Some(seq1), &serde_json::json!([[102, 1]]), &serde_json::json!([]))
+    );
+    for bad in ["0", "1001", "x"] {
+        let (status, body) = get(format!("/markets/{m1}/book?depth={bad}")).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_depth")));
+    }
     // Cursor pagination over the event feed, gapless.
     let (mut after, mut seqs) = (0i64, vec![]);
     loop {

@@ -132,6 +132,22 @@ impl RpcClient {
         Self::decode_account(&v["value"]).map(Some)
     }
 
+    /// Several accounts read at one slot (so they are consistent with each other),
+    /// and that slot.
+    pub fn multiple_accounts(&self, keys: &[Pubkey]) -> Result<(u64, Vec<Option<RpcAccount>>), RpcError> {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let v =
+            self.call("getMultipleAccounts", json!([keys, {"encoding": "base64", "commitment": self.commitment}]))?;
+        let slot = v["context"]["slot"].as_u64().unwrap_or_default();
+        let accounts = v["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| if a.is_null() { Ok(None) } else { Self::decode_account(a).map(Some) })
+            .collect::<Result<_, _>>()?;
+        Ok((slot, accounts))
+    }
+
     /// Accounts owned by `program` whose data starts with `prefix` (a discriminator).
     pub fn program_accounts(&self, program: &Pubkey, prefix: &[u8]) -> Result<Vec<(Pubkey, RpcAccount)>, RpcError> {
         let filter = json!({"memcmp": {"offset": 0, "bytes": bs58::encode(prefix).into_string()}});
