@@ -183,6 +183,8 @@ async fn not_found() -> ApiError {
 pub struct App {
     pub db: PgPool,
     pub rpc: Arc<RpcClient>,
+    /// The live feed for the WebSocket API (None: /ws answers "unavailable").
+    pub redis: Option<redis::Client>,
 }
 
 /// Depth by price level, best first: `[[price, qty_lots], ...]`.
@@ -240,14 +242,36 @@ async fn book(
     Ok(Json(json!({"market": market, "seq": seq, "slot": slot, "bids": bids, "asks": asks})))
 }
 
+/// Every route, as documented in `openapi.json` (a test keeps the two equal).
+pub const ROUTES: &[&str] = &[
+    "/health",
+    "/markets",
+    "/markets/{market}/book",
+    "/markets/{market}/trades",
+    "/markets/{market}/events",
+    "/openapi.json",
+    "/ws",
+];
+
+/// The OpenAPI document, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/ws", get(crate::ws::handler))
         .route("/markets", get(markets))
         .route("/markets/{market}/book", get(book))
         .route("/markets/{market}/trades", get(trades))
         .route("/markets/{market}/events", get(events))
         .fallback(not_found)
+        // Read-only public data: any origin may read it from a browser.
+        .layer(tower_http::cors::CorsLayer::permissive())
         .with_state(app)
 }
 
@@ -256,4 +280,25 @@ pub async fn serve(addr: std::net::SocketAddr, app: App) -> anyhow::Result<()> {
     tracing::info!(%addr, "REST API listening");
     axum::serve(listener, router(app)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+        let mut documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut routes = ROUTES.to_vec();
+        documented.sort();
+        routes.sort();
+        assert_eq!(documented, routes);
+        // Every documented error code is one the API returns.
+        for code in doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"].as_array().unwrap() {
+            let code = code.as_str().unwrap();
+            assert!(include_str!("api.rs").contains(&format!("\"{code}\"")), "{code} is not returned by the API");
+        }
+    }
 }

@@ -5,3 +5,4 @@
 pub mod api;
 pub mod db;
 pub mod ingest;
+pub mod ws;

@@ -74,12 +74,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run { rpc_url, poll_ms, api_addr, redis_url } => {
             db::migrate(&pool).await?;
-            let mut redis = match redis_url.as_str() {
+            let client = match redis_url.as_str() {
                 "none" => None,
-                url => Some(redis::Client::open(url)?.get_multiplexed_async_connection().await?),
+                url => Some(redis::Client::open(url)?),
+            };
+            let mut redis = match &client {
+                Some(c) => Some(c.get_multiplexed_async_connection().await?),
+                None => None,
             };
             let rpc = Arc::new(RpcClient::new(rpc_url));
-            let server = tokio::spawn(api::serve(api_addr, api::App { db: pool.clone(), rpc: rpc.clone() }));
+            let server =
+                tokio::spawn(api::serve(api_addr, api::App { db: pool.clone(), rpc: rpc.clone(), redis: client }));
             loop {
                 tokio::select! {
                     r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {

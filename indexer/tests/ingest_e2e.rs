@@ -47,9 +47,10 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     // A trading session on two markets (blocking RPC, off the async runtime).
     let validator = TestValidator::start();
     let url = validator.rpc_url();
-    let markets = tokio::task::spawn_blocking(move || {
+    let (markets, (m1_market, m1_taker)) = tokio::task::spawn_blocking(move || {
         let mut chain = solex_tests::rpc::RpcClient::new(url);
         let mut markets = vec![];
+        let mut first = None;
         for id in 1..=2 {
             let (m, _) = TestMarket::create(&mut chain, CreateMarketArgs { taker_fee_bps: 5, ..market_args(id) });
             let maker = m.wallet(&mut chain, 1_000_000, 0);
@@ -70,8 +71,11 @@ async fn event_log_is_complete_idempotent_and_resumable() {
             m.consume_all(&mut chain, &crank);
             chain.send(&[m.settle_ix(&taker)], &[&crank]).unwrap();
             markets.push((m.keys.market, market(&chain, &m.keys.market).event_seq));
+            if id == 1 {
+                first = Some((m, taker));
+            }
         }
-        markets
+        (markets, first.unwrap())
     })
     .await
     .unwrap();
@@ -131,7 +135,7 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&pool).await.unwrap();
     assert_eq!(count as u64, expected);
     // Nothing new: nothing to do.
-    assert_eq!(ingest::backfill(rpc, &pool, solex::ID, None, None).await.unwrap(), ingest::Report::default());
+    assert_eq!(ingest::backfill(rpc.clone(), &pool, solex::ID, None, None).await.unwrap(), ingest::Report::default());
 
     // Derived tables: markets and trades, equal after a rebuild from the log.
     let trades_before: Vec<(String, i64, i64, i64)> =
@@ -152,9 +156,27 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     // The REST API over it.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = solex_indexer::api::App { db: pool, rpc: Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url())) };
+    let app = solex_indexer::api::App {
+        db: pool.clone(),
+        rpc: Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url())),
+        redis: Some(client.clone()),
+    };
+    let ws_url = format!("ws://{}/ws", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, solex_indexer::api::router(app)).await });
     let (m1, seq1) = (markets[0].0.to_string(), markets[0].1);
+    // Browsers may read it from any origin (CORS).
+    let cors_url = format!("{base}/markets");
+    let allowed = tokio::task::spawn_blocking(move || {
+        ureq::get(&cors_url)
+            .set("Origin", "https://app.example")
+            .call()
+            .unwrap()
+            .header("access-control-allow-origin")
+            .map(String::from)
+    })
+    .await
+    .unwrap();
+    assert_eq!(allowed.as_deref(), Some("*"));
     let get = move |path: String| {
         let url = format!("{base}{path}");
         async move {
@@ -201,6 +223,11 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         }
     }
     assert_eq!(seqs, (1..=seq1 as i64).collect::<Vec<_>>());
+    // Every documented route answers (/ws is tested below).
+    for route in solex_indexer::api::ROUTES.iter().filter(|r| **r != "/ws") {
+        let (status, body) = get(route.replace("{market}", &m1)).await;
+        assert_eq!(status, 200, "{route}: {body}");
+    }
     // Bad requests: 4xx with a JSON code.
     let other = solex_sdk::Pubkey::new_unique();
     for (path, status, code) in [
@@ -215,6 +242,53 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         let (got, body) = get(path.clone()).await;
         assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{path}: {body}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    // WebSocket API: subscribe to the first market's events, then new activity on it
+    // arrives as soon as the indexer commits it, in sequence order.
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("WebSocket connects");
+    async fn next_json(
+        ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ) -> serde_json::Value {
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+                .await
+                .expect("a message")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(t) = msg {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    }
+    ws.send(Message::Text(serde_json::json!({"op": "subscribe", "channel": "events:nope"}).to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut ws).await["code"], "invalid_channel");
+    ws.send(Message::Text(serde_json::json!({"op": "dance"}).to_string().into())).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["code"], "invalid_op");
+    let channel = format!("events:{m1}");
+    ws.send(Message::Text(serde_json::json!({"op": "subscribe", "channel": channel}).to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut ws).await["op"], "subscribed");
+    let rpc_url = validator.rpc_url();
+    tokio::task::spawn_blocking(move || {
+        let mut chain = solex_tests::rpc::RpcClient::new(rpc_url);
+        for amount in [1, 2] {
+            let deposit = m1_market.deposit_ix(&m1_taker, m1_market.keys.quote_mint, amount);
+            chain.send(&[deposit], &[&m1_taker.keypair]).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    ingest::backfill(rpc.clone(), &pool, solex::ID, None, Some(&mut redis)).await.unwrap();
+    for expected in [seq1 + 1, seq1 + 2] {
+        let msg = next_json(&mut ws).await;
+        assert_eq!((msg["channel"].as_str(), msg["data"]["seq"].as_u64()), (Some(channel.as_str()), Some(expected)));
+        assert_eq!(msg["data"]["kind"], "Deposited");
     }
 
     test_db.drop_db().await;
