@@ -148,6 +148,53 @@ async fn trades(
     Ok(Json(json!({"market": market, "trades": trades, "next_before": next})))
 }
 
+#[derive(sqlx::FromRow, serde::Serialize)]
+struct Candle {
+    /// Start of the interval, unix seconds.
+    time: i64,
+    open: i64,
+    high: i64,
+    low: i64,
+    close: i64,
+    /// Base lots traded.
+    volume: i64,
+    trades: i64,
+}
+
+/// OHLCV candles from the trades table, newest first: interval 1m, 5m, 1h or 1d.
+async fn candles(
+    State(app): State<App>,
+    Path(market): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let market = market_key(&market)?;
+    let interval = q.get("interval").map(String::as_str).unwrap_or("1m");
+    let seconds: i64 = match interval {
+        "1m" => 60,
+        "5m" => 300,
+        "1h" => 3_600,
+        "1d" => 86_400,
+        _ => return Err(ApiError::bad("invalid_interval", "interval must be 1m, 5m, 1h or 1d")),
+    };
+    let limit = limit(&q)?;
+    known_market(&app.db, &market).await?;
+    let candles: Vec<Candle> = sqlx::query_as(
+        "SELECT (block_time / $2) * $2 AS time,
+                (array_agg(price ORDER BY fill_seq))[1] AS open,
+                MAX(price) AS high, MIN(price) AS low,
+                (array_agg(price ORDER BY fill_seq DESC))[1] AS close,
+                SUM(qty_lots)::BIGINT AS volume, COUNT(*) AS trades
+         FROM trades WHERE market = $1 AND block_time IS NOT NULL
+         GROUP BY 1 ORDER BY 1 DESC LIMIT $3",
+    )
+    .bind(&market)
+    .bind(seconds)
+    .bind(limit)
+    .fetch_all(&app.db)
+    .await?;
+    Ok(Json(json!({"market": market, "interval": interval, "candles": candles})))
+}
+
 /// The market's events in sequence order after `after`: the feed an indexer
 /// client replays, gap-checkable by `seq`.
 async fn events(
@@ -249,6 +296,7 @@ pub const ROUTES: &[&str] = &[
     "/markets/{market}/book",
     "/markets/{market}/trades",
     "/markets/{market}/events",
+    "/markets/{market}/candles",
     "/openapi.json",
     "/ws",
 ];
@@ -269,6 +317,7 @@ pub fn router(app: App) -> Router {
         .route("/markets/{market}/book", get(book))
         .route("/markets/{market}/trades", get(trades))
         .route("/markets/{market}/events", get(events))
+        .route("/markets/{market}/candles", get(candles))
         .fallback(not_found)
         // Read-only public data: any origin may read it from a browser.
         .layer(tower_http::cors::CorsLayer::permissive())

@@ -27,6 +27,8 @@ pub struct StoredEvent {
     pub kind: &'static str,
     pub signature: String,
     pub slot: i64,
+    /// Unix seconds of the transaction's block (None if the node did not know it).
+    pub block_time: Option<i64>,
     pub data: Vec<u8>,
 }
 
@@ -43,7 +45,7 @@ pub async fn store<'e>(
     let mut inserted = Vec::new();
     for e in events {
         let done = sqlx::query(
-            "INSERT INTO events (market, seq, kind, signature, slot, data) VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO events (market, seq, kind, signature, slot, block_time, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (market, seq) DO NOTHING",
         )
         .bind(&e.market)
@@ -51,6 +53,7 @@ pub async fn store<'e>(
         .bind(e.kind)
         .bind(&e.signature)
         .bind(e.slot)
+        .bind(e.block_time)
         .bind(&e.data)
         .execute(&mut *tx)
         .await?;
@@ -134,8 +137,9 @@ async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyhow::
             for f in &o.fills {
                 sqlx::query(
                     "INSERT INTO trades (market, fill_seq, seq, taker, taker_order_id, taker_side, maker, maker_order_id,
-                     price, qty_lots, maker_fee, slot, signature)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (market, fill_seq) DO NOTHING",
+                     price, qty_lots, maker_fee, slot, signature, block_time)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     ON CONFLICT (market, fill_seq) DO NOTHING",
                 )
                 .bind(o.market.to_string())
                 .bind(f.fill_seq as i64)
@@ -150,6 +154,7 @@ async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyhow::
                 .bind(f.maker_fee)
                 .bind(e.slot)
                 .bind(&e.signature)
+                .bind(e.block_time)
                 .execute(&mut **tx)
                 .await?;
             }
@@ -163,14 +168,15 @@ async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyhow::
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
     sqlx::query("TRUNCATE markets, trades").execute(&mut *tx).await?;
-    let rows: Vec<(String, i64, String, String, i64, Vec<u8>)> =
-        sqlx::query_as("SELECT market, seq, kind, signature, slot, data FROM events ORDER BY market, seq")
+    type Row = (String, i64, String, i64, Option<i64>, Vec<u8>);
+    let rows: Vec<Row> =
+        sqlx::query_as("SELECT market, seq, signature, slot, block_time, data FROM events ORDER BY market, seq")
             .fetch_all(&mut *tx)
             .await?;
     let n = rows.len() as u64;
-    for (market, seq, _, signature, slot, data) in rows {
+    for (market, seq, signature, slot, block_time, data) in rows {
         let kind = decode_event(&data)?.name();
-        derive(&mut tx, &StoredEvent { market, seq, kind, signature, slot, data }).await?;
+        derive(&mut tx, &StoredEvent { market, seq, kind, signature, slot, block_time, data }).await?;
     }
     tx.commit().await?;
     Ok(n)

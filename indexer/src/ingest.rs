@@ -39,6 +39,7 @@ fn pending_signatures(rpc: &RpcClient, program: &Pubkey, cursor: Option<&str>) -
 
 fn events_of(rpc: &RpcClient, sig: &SignatureInfo) -> anyhow::Result<Vec<StoredEvent>> {
     let details = rpc.transaction(&sig.signature)?;
+    let block_time = details["blockTime"].as_i64();
     transaction_event_data(&details)
         .into_iter()
         .map(|data| {
@@ -49,6 +50,7 @@ fn events_of(rpc: &RpcClient, sig: &SignatureInfo) -> anyhow::Result<Vec<StoredE
                 kind: event.name(),
                 signature: sig.signature.clone(),
                 slot: sig.slot as i64,
+                block_time,
                 data,
             })
         })

@@ -211,6 +211,19 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         let (status, body) = get(format!("/markets/{m1}/book?depth={bad}")).await;
         assert_eq!((status, body["code"].as_str()), (400, Some("invalid_depth")));
     }
+    // Candles: the three fills (100 x2, 101 x2, 102 x1) of one transaction fall in one
+    // interval: open 100, high 102, low 100, close 102, volume 5.
+    for interval in ["1m", "5m", "1h", "1d"] {
+        let (status, body) = get(format!("/markets/{m1}/candles?interval={interval}")).await;
+        assert_eq!(status, 200, "{body}");
+        let c = &body["candles"][0];
+        assert_eq!(
+            [&c["open"], &c["high"], &c["low"], &c["close"], &c["volume"], &c["trades"]],
+            [100, 102, 100, 102, 5, 3].map(serde_json::Value::from).each_ref()
+        );
+    }
+    let (status, body) = get(format!("/markets/{m1}/candles?interval=7m")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_interval")));
     // Cursor pagination over the event feed, gapless.
     let (mut after, mut seqs) = (0i64, vec![]);
     loop {
