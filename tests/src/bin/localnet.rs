@@ -76,6 +76,20 @@ fn main() {
         .spawn()
         .unwrap_or_else(|e| panic!("starting {} (cargo build -p solex-crank): {e}", crank_bin.display()));
 
+    // The indexer, into a fresh database, serving the REST and WebSocket APIs.
+    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+    for sql in ["DROP DATABASE IF EXISTS solex_localnet WITH (FORCE)", "CREATE DATABASE solex_localnet"] {
+        let ok = std::process::Command::new("psql").args([admin, "-qc", sql]).status().is_ok_and(|s| s.success());
+        assert!(ok, "psql {sql:?} failed (is PostgreSQL running? scripts/setup.sh services)");
+    }
+    let indexer_bin = crank_bin.with_file_name("solex-indexer");
+    let mut indexer = std::process::Command::new(&indexer_bin)
+        .args(["--database-url", "postgres://postgres@127.0.0.1:5432/solex_localnet", "run", "--rpc-url"])
+        .arg(validator.rpc_url())
+        .args(["--api-addr", "127.0.0.1:8080"])
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {} (cargo build -p solex-indexer): {e}", indexer_bin.display()));
+
     println!("Solex local exchange is running.");
     println!("  RPC            {}", validator.rpc_url());
     println!("  websocket      {}", validator.ws_url());
@@ -96,6 +110,10 @@ fn main() {
         crank.id(),
         crank_path.display()
     );
+    println!(
+        "  indexer        pid {}; REST http://127.0.0.1:8080/markets (docs: /openapi.json), WebSocket ws://127.0.0.1:8080/ws",
+        indexer.id()
+    );
     println!("Ctrl-C stops the validator.");
 
     while !stop.load(Ordering::SeqCst) {
@@ -103,8 +121,10 @@ fn main() {
     }
     eprintln!("stopping ...");
     // SIGTERM: the crank finishes its in-flight transaction and exits.
-    let _ = std::process::Command::new("kill").arg(crank.id().to_string()).status();
-    let _ = crank.wait();
+    for child in [&mut crank, &mut indexer] {
+        let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
     drop(validator);
     eprintln!("stopped.");
 }
