@@ -180,8 +180,9 @@ fn assert_exactly_once(chain: &RpcClient, f: &Fixture, fills: u64) {
     }
 }
 
-#[test]
-fn crank_settles_markets_survives_sigkill_and_races() {
+/// A validator, an RPC client to it, and a funded fee payer's keypair file for the
+/// crank (in a temporary directory that lives as long as the returned guard).
+fn chain_with_crank_key() -> (TestValidator, RpcClient, tempfile::TempDir, std::path::PathBuf) {
     let validator = TestValidator::start();
     let mut chain = validator.rpc();
     let dir = tempfile::tempdir().unwrap();
@@ -189,6 +190,12 @@ fn crank_settles_markets_survives_sigkill_and_races() {
     chain.airdrop(&payer.pubkey(), 100_000_000_000);
     let keypair = dir.path().join("crank.json");
     write_keypair_file(&payer, &keypair).unwrap();
+    (validator, chain, dir, keypair)
+}
+
+#[test]
+fn crank_settles_markets_survives_sigkill_and_races() {
+    let (validator, mut chain, _dir, keypair) = chain_with_crank_key();
 
     // Two markets with 16 and 6 fills waiting.
     let a = fixture(&mut chain, 1, 8);
@@ -248,13 +255,7 @@ fn crank_settles_markets_survives_sigkill_and_races() {
 
 #[test]
 fn crank_recovers_from_an_rpc_outage_without_a_restart() {
-    let validator = TestValidator::start();
-    let mut chain = validator.rpc();
-    let dir = tempfile::tempdir().unwrap();
-    let payer = Keypair::new();
-    chain.airdrop(&payer.pubkey(), 100_000_000_000);
-    let keypair = dir.path().join("crank.json");
-    write_keypair_file(&payer, &keypair).unwrap();
+    let (validator, mut chain, _dir, keypair) = chain_with_crank_key();
     let a = fixture(&mut chain, 1, 2);
     take_all(&mut chain, &a, 4);
 
@@ -283,13 +284,7 @@ fn crank_recovers_from_an_rpc_outage_without_a_restart() {
 
 #[test]
 fn websocket_notifications_wake_the_crank_long_before_its_next_poll() {
-    let validator = TestValidator::start();
-    let mut chain = validator.rpc();
-    let dir = tempfile::tempdir().unwrap();
-    let payer = Keypair::new();
-    chain.airdrop(&payer.pubkey(), 100_000_000_000);
-    let keypair = dir.path().join("crank.json");
-    write_keypair_file(&payer, &keypair).unwrap();
+    let (validator, mut chain, _dir, keypair) = chain_with_crank_key();
     let a = fixture(&mut chain, 1, 2);
 
     // Polling once a minute: only a websocket notification can make it settle sooner.
