@@ -107,7 +107,7 @@ impl Config {
         let ws_url = match args.ws_url.or(file.ws_url) {
             Some(none) if none == "none" => None,
             Some(url) => Some(url),
-            None => Some(default_ws_url(&rpc_url)?),
+            None => Some(solex_sdk::wake::default_ws_url(&rpc_url)?),
         };
         let config = Config {
             rpc_url,
@@ -150,17 +150,6 @@ impl Config {
     }
 }
 
-/// Solana's convention: the websocket listens on the RPC port + 1.
-fn default_ws_url(rpc_url: &str) -> anyhow::Result<String> {
-    let (scheme, rest) = rpc_url.split_once("://").context("rpc_url has no scheme")?;
-    let ws_scheme = if scheme == "https" { "wss" } else { "ws" };
-    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
-    Ok(match host.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?))) {
-        Some((h, port)) => format!("{ws_scheme}://{h}:{}/{path}", port + 1),
-        None => format!("{ws_scheme}://{host}/{path}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +168,7 @@ mod tests {
 
     #[test]
     fn the_websocket_url_defaults_to_the_rpc_port_plus_one() {
+        use solex_sdk::wake::default_ws_url;
         assert_eq!(default_ws_url("http://127.0.0.1:8899").unwrap(), "ws://127.0.0.1:8900/");
         assert_eq!(default_ws_url("https://rpc.example.com").unwrap(), "wss://rpc.example.com/");
         let cfg = Config::load(Args { keypair: Some("k.json".into()), ws_url: Some("none".into()), ..Args::default() });

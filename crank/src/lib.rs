@@ -5,4 +5,3 @@ pub mod config;
 pub mod metrics;
 pub mod service;
 pub mod settle;
-pub mod watch;

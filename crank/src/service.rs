@@ -10,6 +10,7 @@ use std::time::Duration;
 use anchor_lang::Discriminator;
 use solana_keypair::Keypair;
 use solex_sdk::rpc::RpcClient;
+use solex_sdk::wake::Subscription;
 use solex_sdk::{Market, Pubkey};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
@@ -188,8 +189,17 @@ pub async fn run(
                 let _ = handle.await;
             }
             let (stop, rx) = watch::channel(false);
-            let args = (url.clone(), shared.cfg.commitment.clone(), queues.clone(), shared.metrics.clone());
-            watcher = Some((stop, tokio::spawn(crate::watch::run(args.0, args.1, args.2, args.3, rx))));
+            let subs = queues
+                .iter()
+                .map(|(queue, wake)| Subscription {
+                    method: "accountSubscribe",
+                    params: serde_json::json!([queue.to_string(), {"encoding": "base64", "commitment": shared.cfg.commitment}]),
+                    wake: wake.clone(),
+                })
+                .collect();
+            let metrics = shared.metrics.clone();
+            let watch_task = solex_sdk::wake::run(url.clone(), subs, move |up| metrics.ws_connected(up), rx);
+            watcher = Some((stop, tokio::spawn(watch_task)));
         }
         if !pause(&mut shutdown, rediscover, None).await {
             break;

@@ -27,6 +27,10 @@ enum Command {
         poll_ms: u64,
         #[arg(long, default_value = "127.0.0.1:8080")]
         api_addr: std::net::SocketAddr,
+        /// Websocket for logsSubscribe on the program, which wakes ingestion at once
+        /// (default: the RPC URL's, port + 1); "none" to only poll.
+        #[arg(long)]
+        ws_url: Option<String>,
         /// Publish new events to Redis (channel per market, and a stream); "none" to skip.
         #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
         redis_url: String,
@@ -72,7 +76,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} market(s) with gaps", gaps.len())
             }
         }
-        Command::Run { rpc_url, poll_ms, api_addr, redis_url } => {
+        Command::Run { rpc_url, poll_ms, api_addr, ws_url, redis_url } => {
             db::migrate(&pool).await?;
             let client = match redis_url.as_str() {
                 "none" => None,
@@ -85,6 +89,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rpc = Arc::new(RpcClient::new(rpc_url));
             let server =
                 tokio::spawn(api::serve(api_addr, api::App { db: pool.clone(), rpc: rpc.clone(), redis: client }));
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let (stop, shutdown) = tokio::sync::watch::channel(false);
+            let ws_url = match ws_url {
+                Some(none) if none == "none" => None,
+                Some(url) => Some(url),
+                None => Some(solex_sdk::wake::default_ws_url(rpc.url())?),
+            };
+            if let Some(url) = ws_url {
+                let sub = solex_sdk::wake::Subscription {
+                    method: "logsSubscribe",
+                    params: serde_json::json!([{"mentions": [solex::ID.to_string()]}, {"commitment": "confirmed"}]),
+                    wake: wake.clone(),
+                };
+                tokio::spawn(solex_sdk::wake::run(url, vec![sub], |_| {}, shutdown));
+            }
+            let _stop_on_exit = stop;
             loop {
                 tokio::select! {
                     r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
@@ -96,8 +116,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                     _ = tokio::signal::ctrl_c() => return Ok(()),
                 }
+                // A program transaction on the websocket wakes us at once; polling is the fallback.
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(poll_ms)) => {}
+                    _ = wake.notified() => {}
                     _ = tokio::signal::ctrl_c() => return Ok(()),
                 }
                 if server.is_finished() {

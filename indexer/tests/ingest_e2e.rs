@@ -306,3 +306,57 @@ async fn event_log_is_complete_idempotent_and_resumable() {
 
     test_db.drop_db().await;
 }
+
+/// `solex-indexer run` follows the program over the websocket: with a one-minute
+/// poll interval, a new market reaches the REST API within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_follows_the_program_over_the_websocket() {
+    let test_db = TestDb::create().await;
+    let validator = TestValidator::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut indexer = std::process::Command::new(env!("CARGO_BIN_EXE_solex-indexer"))
+        .args([
+            "--database-url",
+            &test_db.url,
+            "run",
+            "--rpc-url",
+            &validator.rpc_url(),
+            "--ws-url",
+            &validator.ws_url(),
+        ])
+        .args(["--poll-ms", "60000", "--redis-url", "none", "--api-addr", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("start solex-indexer");
+    let api = format!("http://127.0.0.1:{port}");
+    let markets_now = move || {
+        let api = api.clone();
+        move || -> Option<usize> {
+            let body: serde_json::Value = ureq::get(&format!("{api}/markets")).call().ok()?.into_json().ok()?;
+            Some(body["markets"].as_array()?.len())
+        }
+    };
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !f() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(20), "{what} not within 20 s");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        start.elapsed()
+    };
+    let count = markets_now();
+    let url = validator.rpc_url();
+    let took = tokio::task::spawn_blocking(move || {
+        wait("the API", &|| count() == Some(0));
+        // Past the first backfill: only a websocket notification can bring the next one before a minute.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        TestMarket::create(&mut chain, market_args(7));
+        wait("the new market", &|| count() == Some(1))
+    })
+    .await
+    .unwrap();
+    eprintln!("the new market was indexed {took:?} after it landed (poll interval 60 s)");
+    std::process::Command::new("kill").args(["-INT", &indexer.id().to_string()]).status().unwrap();
+    assert!(indexer.wait().unwrap().success(), "stops cleanly on SIGINT");
+    test_db.drop_db().await;
+}

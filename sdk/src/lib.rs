@@ -8,6 +8,8 @@ pub mod events;
 pub mod instructions;
 pub mod pda;
 pub mod rpc;
+#[cfg(feature = "ws")]
+pub mod wake;
 
 pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
