@@ -61,6 +61,19 @@ pub struct Balances {
     pub open_orders: usize,
 }
 
+impl Balances {
+    /// Locked -> available for (part of) a resting order on the bid (quote) or ask (base) side.
+    fn unlock(&mut self, bid: bool, amount: u64) {
+        let (locked, available) = if bid {
+            (&mut self.quote_locked, &mut self.quote_available)
+        } else {
+            (&mut self.base_locked, &mut self.base_available)
+        };
+        *locked -= amount;
+        *available += amount;
+    }
+}
+
 /// A maker's fill waiting for settlement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
@@ -175,13 +188,7 @@ impl Model {
                     }
                     let unlock = self.lock(!bid, best.price, best.qty) - self.lock(!bid, best.price, best.qty - cut);
                     let acct = &mut self.traders[t];
-                    if bid {
-                        acct.base_locked -= unlock;
-                        acct.base_available += unlock;
-                    } else {
-                        acct.quote_locked -= unlock;
-                        acct.quote_available += unlock;
-                    }
+                    acct.unlock(!bid, unlock);
                     if cut == best.qty {
                         acct.open_orders -= 1;
                     }
@@ -273,13 +280,7 @@ impl Model {
         let o = book.remove(at);
         let unlock = self.lock(bid, o.price, o.qty);
         let acct = &mut self.traders[t];
-        if bid {
-            acct.quote_locked -= unlock;
-            acct.quote_available += unlock;
-        } else {
-            acct.base_locked -= unlock;
-            acct.base_available += unlock;
-        }
+        acct.unlock(bid, unlock);
         acct.open_orders -= 1;
         Ok(())
     }

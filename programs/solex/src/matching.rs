@@ -215,7 +215,7 @@ impl Book<'_> {
                 Side::Ask => (&mut *self.asks, &mut *self.bids),
             };
             let Some(best) = opposite.best_mut() else { break };
-            if !opposite_crosses(maker_side, args.price, best.price) {
+            if !crosses(maker_side, args.price, best.price) {
                 break;
             }
             met += 1;
@@ -386,14 +386,6 @@ impl Book<'_> {
             }
         }
         Ok(cancelled)
-    }
-}
-
-/// Would a taker on the side opposite `maker_side`, limited to `price`, trade at `resting`?
-fn opposite_crosses(maker_side: Side, price: u64, resting: u64) -> bool {
-    match maker_side {
-        Side::Ask => price >= resting,
-        Side::Bid => price <= resting,
     }
 }
 

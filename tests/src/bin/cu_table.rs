@@ -128,26 +128,21 @@ fn main() {
 
     // Crossing: a maker's asks above the bids, taken by `w`.
     let (maker, _) = b.wallet(5, 64);
-    b.place(&maker, Side::Ask, 50_000, 10);
-    let take1 = b.place(&w, Side::Bid, 50_000, 10);
-    b.row("place_order, crossing, 1 fill", &take1);
-    let consume1 = b.consume(1);
-    b.row("consume_events, 1 fill", &consume1);
-    for p in 0..10 {
-        b.place(&maker, Side::Ask, 50_000 + p, 10);
+    // `fills` asks of `lots` each, lifted by one bid, then consumed in one batch;
+    // 32 is the most one instruction accepts (solex::matching::MAX_BATCH).
+    for (fills, lots, take_row, consume_row) in [
+        (1, 10, "place_order, crossing, 1 fill", "consume_events, 1 fill"),
+        (10, 10, "place_order, crossing, 10 fills", "consume_events, 10 fills (one maker)"),
+        (32, 1, "place_order, crossing, 32 fills (the most)", "consume_events, 32 fills (the most, one maker)"),
+    ] {
+        for p in 0..fills {
+            b.place(&maker, Side::Ask, 50_000 + p, lots);
+        }
+        let take = b.place(&w, Side::Bid, 60_000, fills * lots);
+        b.row(take_row, &take);
+        let consume = b.consume(fills as u8);
+        b.row(consume_row, &consume);
     }
-    let take10 = b.place(&w, Side::Bid, 60_000, 100);
-    b.row("place_order, crossing, 10 fills", &take10);
-    let consume10 = b.consume(10);
-    b.row("consume_events, 10 fills (one maker)", &consume10);
-    // The largest batches an instruction accepts (solex::matching::MAX_BATCH).
-    for p in 0..32 {
-        b.place(&maker, Side::Ask, 50_000 + p, 1);
-    }
-    let take32 = b.place(&w, Side::Bid, 60_000, 32);
-    b.row("place_order, crossing, 32 fills (the most)", &take32);
-    let consume32 = b.consume(32);
-    b.row("consume_events, 32 fills (the most, one maker)", &consume32);
 
     for p in 0..32 {
         b.place(&w, Side::Ask, 70_000 + p, 1);

@@ -26,6 +26,15 @@ impl Side {
     }
 }
 
+/// Would an incoming order limited to `price` trade against a resting order on
+/// `resting_side` at `resting`? (A bid rests below an ask it could take.)
+pub fn crosses(resting_side: Side, price: u64, resting: u64) -> bool {
+    match resting_side {
+        Side::Bid => price <= resting,
+        Side::Ask => price >= resting,
+    }
+}
+
 /// Order ids carry the price in the high 64 bits and the market's order sequence
 /// number in the low 64 bits, so an id alone locates an order in its side.
 pub fn order_id(price: u64, seq: u64) -> u128 {
@@ -156,10 +165,7 @@ impl BookSide {
 
     /// Would an order at `price` on the other side trade against a resting order at `resting`?
     pub fn crosses_order(&self, price: u64, resting: u64) -> bool {
-        match self.side() {
-            Side::Bid => price <= resting,
-            Side::Ask => price >= resting,
-        }
+        crosses(self.side(), price, resting)
     }
 
     /// Removes the best order (the last), in O(1).
