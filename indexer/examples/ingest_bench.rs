@@ -39,12 +39,8 @@ async fn main() {
     .await
     .unwrap();
 
-    let admin = std::env::var("SOLEX_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("solex_bench_{}", std::process::id());
-    let pool = db::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-    let bench = db::connect(&format!("{}/{name}", admin.rsplit_once('/').unwrap().0)).await.unwrap();
+    let bench = db::connect(&db::create_database(&db::test_server_url(), &name).await.unwrap()).await.unwrap();
     db::migrate(&bench).await.unwrap();
     let rpc = Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
     let started = Instant::now();
@@ -52,7 +48,7 @@ async fn main() {
     let took = started.elapsed();
     assert!(db::gaps(&bench).await.unwrap().is_empty());
     bench.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
+    db::drop_database(&db::test_server_url(), &name).await.unwrap();
 
     println!("| ingestion (cold backfill, local validator, PostgreSQL) | value |");
     println!("|---|---:|");

@@ -12,10 +12,12 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use solex_sdk::accounts::{decode, decode_boxed};
-use solex_sdk::rpc::RpcClient;
-use solex_sdk::{BookSide, Market, Pubkey};
+use solex_sdk::Pubkey;
 use sqlx::PgPool;
+
+use crate::derive::INTERVALS;
+use crate::live;
+use crate::metrics::Metrics;
 
 /// Largest page any list endpoint returns.
 pub const MAX_LIMIT: i64 = 1000;
@@ -49,9 +51,13 @@ impl From<sqlx::Error> for ApiError {
 type ApiResult = Result<Json<Value>, ApiError>;
 
 fn market_key(s: &str) -> Result<String, ApiError> {
+    address(s, "invalid_market")
+}
+
+fn address(s: &str, code: &'static str) -> Result<String, ApiError> {
     Pubkey::from_str(s)
         .map(|k| k.to_string())
-        .map_err(|_| ApiError::bad("invalid_market", format!("{s:?} is not a base58 address")))
+        .map_err(|_| ApiError::bad(code, format!("{s:?} is not a base58 address")))
 }
 
 fn limit(q: &HashMap<String, String>) -> Result<i64, ApiError> {
@@ -76,6 +82,11 @@ fn cursor(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiErr
         .transpose()
 }
 
+/// The cursor of the next page: the last row's key, when the page is full.
+fn next_page<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> Option<i64>) -> Option<i64> {
+    (rows.len() as i64 == limit).then(|| rows.last().and_then(key)).flatten()
+}
+
 async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
     let found: Option<String> =
         sqlx::query_scalar("SELECT market FROM markets WHERE market = $1").bind(market).fetch_optional(db).await?;
@@ -88,7 +99,14 @@ async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
 
 async fn health(State(app): State<App>) -> Result<Json<Value>, ApiError> {
     sqlx::query("SELECT 1").execute(&app.db).await?;
-    Ok(Json(json!({"status": "ok"})))
+    let redis = match app.cache.clone() {
+        None => "disabled",
+        Some(mut c) => match redis::cmd("PING").query_async::<String>(&mut c).await {
+            Ok(_) => "ok",
+            Err(_) => "down",
+        },
+    };
+    Ok(Json(json!({"status": "ok", "database": "ok", "redis": redis})))
 }
 
 #[derive(sqlx::FromRow, serde::Serialize)]
@@ -144,7 +162,7 @@ async fn trades(
     .bind(limit)
     .fetch_all(&app.db)
     .await?;
-    let next = (trades.len() as i64 == limit).then(|| trades.last().map(|t| t.fill_seq)).flatten();
+    let next = next_page(&trades, limit, |t| Some(t.fill_seq));
     Ok(Json(json!({"market": market, "trades": trades, "next_before": next})))
 }
 
@@ -161,7 +179,8 @@ struct Candle {
     trades: i64,
 }
 
-/// OHLCV candles from the trades table, newest first: interval 1m, 5m, 1h or 1d.
+/// OHLCV candles, newest first: interval 1m, 5m, 1h or 1d; `before` (a start
+/// time, unix seconds) pages back.
 async fn candles(
     State(app): State<App>,
     Path(market): Path<String>,
@@ -169,30 +188,23 @@ async fn candles(
 ) -> ApiResult {
     let market = market_key(&market)?;
     let interval = q.get("interval").map(String::as_str).unwrap_or("1m");
-    let seconds: i64 = match interval {
-        "1m" => 60,
-        "5m" => 300,
-        "1h" => 3_600,
-        "1d" => 86_400,
-        _ => return Err(ApiError::bad("invalid_interval", "interval must be 1m, 5m, 1h or 1d")),
-    };
-    let limit = limit(&q)?;
+    if !INTERVALS.iter().any(|(name, _)| *name == interval) {
+        return Err(ApiError::bad("invalid_interval", "interval must be 1m, 5m, 1h or 1d"));
+    }
+    let (limit, before) = (limit(&q)?, cursor(&q, "before")?);
     known_market(&app.db, &market).await?;
     let candles: Vec<Candle> = sqlx::query_as(
-        "SELECT (block_time / $2) * $2 AS time,
-                (array_agg(price ORDER BY fill_seq))[1] AS open,
-                MAX(price) AS high, MIN(price) AS low,
-                (array_agg(price ORDER BY fill_seq DESC))[1] AS close,
-                SUM(qty_lots)::BIGINT AS volume, COUNT(*) AS trades
-         FROM trades WHERE market = $1 AND block_time IS NOT NULL
-         GROUP BY 1 ORDER BY 1 DESC LIMIT $3",
+        "SELECT start AS time, open, high, low, close, volume, trades FROM candles
+         WHERE market = $1 AND interval = $2 AND start < $3 ORDER BY start DESC LIMIT $4",
     )
     .bind(&market)
-    .bind(seconds)
+    .bind(interval)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(&app.db)
     .await?;
-    Ok(Json(json!({"market": market, "interval": interval, "candles": candles})))
+    let next = next_page(&candles, limit, |c| Some(c.time));
+    Ok(Json(json!({"market": market, "interval": interval, "candles": candles, "next_before": next})))
 }
 
 /// The market's events in sequence order after `after`: the feed an indexer
@@ -205,18 +217,20 @@ async fn events(
     let market = market_key(&market)?;
     let (limit, after) = (limit(&q)?, cursor(&q, "after")?.unwrap_or(0));
     known_market(&app.db, &market).await?;
-    let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
-        "SELECT seq, kind, slot, signature FROM events WHERE market = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    let rows: Vec<(i64, String, i64, String, bool)> = sqlx::query_as(
+        "SELECT seq, kind, slot, signature, finalized FROM events WHERE market = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(&market)
     .bind(after)
     .bind(limit)
     .fetch_all(&app.db)
     .await?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
+    let next = next_page(&rows, limit, |r| Some(r.0));
     let events: Vec<Value> = rows
         .into_iter()
-        .map(|(seq, kind, slot, sig)| json!({"seq": seq, "kind": kind, "slot": slot, "signature": sig}))
+        .map(|(seq, kind, slot, sig, finalized)| {
+            json!({"seq": seq, "kind": kind, "slot": slot, "signature": sig, "finalized": finalized})
+        })
         .collect();
     Ok(Json(json!({"market": market, "events": events, "next_after": next})))
 }
@@ -225,33 +239,20 @@ async fn not_found() -> ApiError {
     ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such endpoint".into() }
 }
 
-/// What the handlers share: the database, and RPC for live book snapshots.
+/// What the handlers share.
 #[derive(Clone)]
 pub struct App {
     pub db: PgPool,
-    pub rpc: Arc<RpcClient>,
-    /// The live feed for the WebSocket API (None: /ws answers "unavailable").
-    pub redis: Option<redis::Client>,
+    /// The live feed behind the WebSocket API (None: /ws answers "unavailable").
+    pub hub: Option<Arc<crate::ws::Hub>>,
+    /// The book cache (None: books are read from PostgreSQL).
+    pub cache: Option<redis::aio::ConnectionManager>,
+    pub metrics: Arc<Metrics>,
 }
 
-/// Depth by price level, best first: `[[price, qty_lots], ...]`.
-fn levels(book: &BookSide, depth: usize) -> Vec<[u64; 2]> {
-    let mut out: Vec<[u64; 2]> = Vec::new();
-    for o in book.orders().iter().rev() {
-        if let Some(level) = out.last_mut().filter(|l| l[0] == o.price) {
-            level[1] += o.qty_lots;
-        } else if out.len() == depth {
-            break;
-        } else {
-            out.push([o.price, o.qty_lots]);
-        }
-    }
-    out
-}
-
-/// The order book aggregated by price level, read from the chain in one
-/// `getMultipleAccounts` (market and both sides at the same slot), with the market
-/// sequence number it reflects: a client applying the event feed continues from `seq`.
+/// The order book aggregated by price level, best first, with the market sequence
+/// number it reflects (from the Redis cache, or PostgreSQL when the cache is cold).
+/// The `book:<market>` WebSocket channel continues from `seq`.
 async fn book(
     State(app): State<App>,
     Path(market): Path<String>,
@@ -266,27 +267,117 @@ async fn book(
             })?,
         };
     known_market(&app.db, &market).await?;
-    let unavailable = |e: String| {
-        tracing::warn!(error = %e, "book snapshot failed");
-        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: "chain unavailable".into() }
-    };
-    let key = Pubkey::from_str(&market).expect("validated above");
-    let rpc = app.rpc.clone();
-    let snapshot = tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let (_, first) = rpc.multiple_accounts(&[key]).map_err(|e| e.to_string())?;
-        let m: Market = decode(&first[0].as_ref().ok_or("market gone")?.data).map_err(|e| e.to_string())?;
-        let (slot, accounts) = rpc.multiple_accounts(&[key, m.bids, m.asks]).map_err(|e| e.to_string())?;
-        let data = |i: usize| accounts[i].as_ref().map(|a| a.data.clone()).ok_or("account gone");
-        let m: Market = decode(&data(0)?).map_err(|e| e.to_string())?;
-        let bids: Box<BookSide> = decode_boxed(&data(1)?).map_err(|e| e.to_string())?;
-        let asks: Box<BookSide> = decode_boxed(&data(2)?).map_err(|e| e.to_string())?;
-        Ok((slot, m.event_seq, levels(&bids, depth), levels(&asks, depth)))
+    let (book, source) = live::book(&app.db, app.cache.as_ref(), &market).await?;
+    let book = book.truncate(depth);
+    Ok(Json(json!({"market": market, "seq": book.seq, "bids": book.bids, "asks": book.asks, "source": source})))
+}
+
+/// An order with every change the event log recorded for it.
+async fn order(State(app): State<App>, Path((market, order_id)): Path<(String, String)>) -> ApiResult {
+    let market = market_key(&market)?;
+    let id = order_id
+        .parse::<u128>()
+        .map_err(|_| ApiError::bad("invalid_order_id", "order ids are unsigned decimal integers"))?
+        .to_string();
+    known_market(&app.db, &market).await?;
+    let order: Option<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(o.*) || jsonb_build_object('history', (SELECT jsonb_agg(to_jsonb(h.*) - 'market' - 'order_id'
+           ORDER BY h.seq) FROM order_history h WHERE h.market = o.market AND h.order_id = o.order_id))
+         FROM orders o WHERE o.market = $1 AND o.order_id = $2",
+    )
+    .bind(&market)
+    .bind(&id)
+    .fetch_optional(&app.db)
+    .await?;
+    order.map(Json).ok_or(ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "unknown_order",
+        message: format!("no order {id} in market {market}"),
     })
-    .await
-    .map_err(|e| unavailable(e.to_string()))?
-    .map_err(unavailable)?;
-    let (slot, seq, bids, asks) = snapshot;
-    Ok(Json(json!({"market": market, "seq": seq, "slot": slot, "bids": bids, "asks": asks})))
+}
+
+/// The `market` query parameter the per-trader lists require.
+async fn market_param(app: &App, q: &HashMap<String, String>) -> Result<String, ApiError> {
+    let market = q.get("market").ok_or_else(|| ApiError::bad("missing_market", "the market parameter is required"))?;
+    let market = market_key(market)?;
+    known_market(&app.db, &market).await?;
+    Ok(market)
+}
+
+/// A trader's orders in one market, newest first: `status` open, done or all;
+/// `before` (a placed_seq) pages back.
+async fn trader_orders(
+    State(app): State<App>,
+    Path(owner): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let owner = address(&owner, "invalid_owner")?;
+    let (limit, before) = (limit(&q)?, cursor(&q, "before")?);
+    let status = match q.get("status").map(String::as_str).unwrap_or("all") {
+        "open" => "o.status = 'open'",
+        "done" => "o.status <> 'open'",
+        "all" => "true",
+        _ => return Err(ApiError::bad("invalid_status", "status must be open, done or all")),
+    };
+    let market = market_param(&app, &q).await?;
+    let orders: Vec<Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(o.*) FROM orders o JOIN traders t ON t.market = o.market AND t.trader = o.trader
+         WHERE o.market = $1 AND t.owner = $2 AND o.placed_seq < $3 AND {status}
+         ORDER BY o.placed_seq DESC LIMIT $4"
+    ))
+    .bind(&market)
+    .bind(&owner)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&app.db)
+    .await?;
+    let next = next_page(&orders, limit, |o| o["placed_seq"].as_i64());
+    Ok(Json(json!({"owner": owner, "market": market, "orders": orders, "next_before": next})))
+}
+
+/// A trader's fills in one market (as taker or maker), newest first; `before` (a
+/// fill_seq) pages back.
+async fn trader_fills(
+    State(app): State<App>,
+    Path(owner): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let owner = address(&owner, "invalid_owner")?;
+    let (limit, before) = (limit(&q)?, cursor(&q, "before")?);
+    let market = market_param(&app, &q).await?;
+    let fills: Vec<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(f.*) || jsonb_build_object('role', CASE WHEN f.taker = t.trader THEN 'taker' ELSE 'maker' END)
+         FROM trades f JOIN traders t ON t.market = f.market AND (t.trader = f.taker OR t.trader = f.maker)
+         WHERE f.market = $1 AND t.owner = $2 AND f.fill_seq < $3 ORDER BY f.fill_seq DESC LIMIT $4",
+    )
+    .bind(&market)
+    .bind(&owner)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&app.db)
+    .await?;
+    let next = next_page(&fills, limit, |f| f["fill_seq"].as_i64());
+    Ok(Json(json!({"owner": owner, "market": market, "fills": fills, "next_before": next})))
+}
+
+/// A wallet's balances in every market it has a trader account in.
+async fn trader_balances(State(app): State<App>, Path(owner): Path<String>) -> ApiResult {
+    let owner = address(&owner, "invalid_owner")?;
+    let balances: Vec<Value> =
+        sqlx::query_scalar("SELECT to_jsonb(t.*) FROM traders t WHERE t.owner = $1 ORDER BY t.market")
+            .bind(&owner)
+            .fetch_all(&app.db)
+            .await?;
+    Ok(Json(json!({"owner": owner, "balances": balances})))
+}
+
+async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
+    let markets: Vec<(String, i64)> =
+        sqlx::query_as("SELECT market, MAX(seq) FROM events GROUP BY market ORDER BY market")
+            .fetch_all(&app.db)
+            .await?;
+    let body = app.metrics.render(&markets);
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
 /// Every route, as documented in `openapi.json` (a test keeps the two equal).
@@ -297,6 +388,11 @@ pub const ROUTES: &[&str] = &[
     "/markets/{market}/trades",
     "/markets/{market}/events",
     "/markets/{market}/candles",
+    "/markets/{market}/orders/{order_id}",
+    "/traders/{owner}/orders",
+    "/traders/{owner}/fills",
+    "/traders/{owner}/balances",
+    "/metrics",
     "/openapi.json",
     "/ws",
 ];
@@ -318,6 +414,11 @@ pub fn router(app: App) -> Router {
         .route("/markets/{market}/trades", get(trades))
         .route("/markets/{market}/events", get(events))
         .route("/markets/{market}/candles", get(candles))
+        .route("/markets/{market}/orders/{order_id}", get(order))
+        .route("/traders/{owner}/orders", get(trader_orders))
+        .route("/traders/{owner}/fills", get(trader_fills))
+        .route("/traders/{owner}/balances", get(trader_balances))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         // Read-only public data: any origin may read it from a browser.
         .layer(tower_http::cors::CorsLayer::permissive())

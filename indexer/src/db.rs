@@ -1,8 +1,11 @@
-//! PostgreSQL: migrations, the event log, the backfill cursor and the gap check.
-use solex_sdk::events::{decode_event, SolexEvent};
+//! PostgreSQL: migrations, the event log, the backfill cursor, the gap check, and
+//! rebuilding the derived tables (see `derive`) from the log.
+use solex_sdk::events::decode_event;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
+
+use crate::derive::{self, Changes};
 
 /// The schema in `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -32,15 +35,15 @@ pub struct StoredEvent {
     pub data: Vec<u8>,
 }
 
-/// Writes a batch of events and moves the cursor, in one database transaction:
-/// a crash leaves either all of it or none. Events already stored are skipped
-/// (the (market, seq) key), so replaying a batch changes nothing. Returns the
-/// events newly inserted, in order.
+/// Writes a batch of events, their derived rows and the cursor in one database
+/// transaction: a crash leaves either all of it or none. Events already stored are
+/// skipped (the (market, seq) key), so replaying a batch changes nothing. Returns
+/// the events newly inserted, in order, with what each changed.
 pub async fn store<'e>(
     pool: &PgPool,
     events: &'e [StoredEvent],
     cursor: Option<(&str, u64)>,
-) -> anyhow::Result<Vec<&'e StoredEvent>> {
+) -> anyhow::Result<Vec<(&'e StoredEvent, Changes)>> {
     let mut tx = pool.begin().await?;
     let mut inserted = Vec::new();
     for e in events {
@@ -58,8 +61,7 @@ pub async fn store<'e>(
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            inserted.push(e);
-            derive(&mut tx, e).await?;
+            inserted.push((e, derive::apply(&mut tx, e).await?));
         }
     }
     if let Some((signature, slot)) = cursor {
@@ -111,73 +113,139 @@ pub async fn markets(pool: &PgPool) -> anyhow::Result<Vec<(String, i64, i64)>> {
         .await?)
 }
 
-/// Writes the derived rows of one event (idempotent, like the log itself).
-async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyhow::Result<()> {
-    match decode_event(&e.data)? {
-        SolexEvent::MarketCreated(m) => {
-            sqlx::query(
-                "INSERT INTO markets (market, authority, base_mint, quote_mint, base_lot_size, quote_tick_size,
-                 min_order_lots, maker_fee_bps, taker_fee_bps, created_slot)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (market) DO NOTHING",
-            )
-            .bind(m.market.to_string())
-            .bind(m.authority.to_string())
-            .bind(m.base_mint.to_string())
-            .bind(m.quote_mint.to_string())
-            .bind(m.base_lot_size as i64)
-            .bind(m.quote_tick_size as i64)
-            .bind(m.min_order_lots as i64)
-            .bind(m.maker_fee_bps)
-            .bind(m.taker_fee_bps)
-            .bind(e.slot)
-            .execute(&mut **tx)
-            .await?;
-        }
-        SolexEvent::OrderPlaced(o) => {
-            for f in &o.fills {
-                sqlx::query(
-                    "INSERT INTO trades (market, fill_seq, seq, taker, taker_order_id, taker_side, maker, maker_order_id,
-                     price, qty_lots, maker_fee, slot, signature, block_time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                     ON CONFLICT (market, fill_seq) DO NOTHING",
-                )
-                .bind(o.market.to_string())
-                .bind(f.fill_seq as i64)
-                .bind(o.seq as i64)
-                .bind(o.trader.to_string())
-                .bind(o.order_id.to_string())
-                .bind(format!("{:?}", o.side).to_lowercase())
-                .bind(f.maker.to_string())
-                .bind(f.maker_order_id.to_string())
-                .bind(f.price as i64)
-                .bind(f.qty_lots as i64)
-                .bind(f.maker_fee)
-                .bind(e.slot)
-                .bind(&e.signature)
-                .bind(e.block_time)
-                .execute(&mut **tx)
-                .await?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
+/// The tables derived from the event log, each with a `market` column.
+const DERIVED: &[&str] = &["markets", "traders", "orders", "order_history", "trades", "candles"];
 
 /// Rebuilds every derived table from the event log, in one transaction.
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
-    sqlx::query("TRUNCATE markets, trades").execute(&mut *tx).await?;
+    let n = rederive(&mut tx, None).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Re-derives one market's rows (or every market's) from its events in the log.
+async fn rederive(tx: &mut Transaction<'_, Postgres>, market: Option<&str>) -> anyhow::Result<u64> {
+    match market {
+        None => {
+            sqlx::query(&format!("TRUNCATE {}", DERIVED.join(", "))).execute(&mut **tx).await?;
+        }
+        Some(m) => {
+            for table in DERIVED {
+                sqlx::query(&format!("DELETE FROM {table} WHERE market = $1")).bind(m).execute(&mut **tx).await?;
+            }
+        }
+    }
     type Row = (String, i64, String, i64, Option<i64>, Vec<u8>);
-    let rows: Vec<Row> =
-        sqlx::query_as("SELECT market, seq, signature, slot, block_time, data FROM events ORDER BY market, seq")
-            .fetch_all(&mut *tx)
-            .await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT market, seq, signature, slot, block_time, data FROM events
+         WHERE $1::TEXT IS NULL OR market = $1 ORDER BY market, seq",
+    )
+    .bind(market)
+    .fetch_all(&mut **tx)
+    .await?;
     let n = rows.len() as u64;
     for (market, seq, signature, slot, block_time, data) in rows {
         let kind = decode_event(&data)?.name();
-        derive(&mut tx, &StoredEvent { market, seq, kind, signature, slot, block_time, data }).await?;
+        derive::apply(tx, &StoredEvent { market, seq, kind, signature, slot, block_time, data }).await?;
+    }
+    Ok(n)
+}
+
+/// Signatures of events indexed at `confirmed` in slots up to `slot` and not yet
+/// known to be finalized, oldest first.
+pub async fn unfinalized(pool: &PgPool, slot: u64, limit: i64) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT signature FROM events WHERE NOT finalized AND slot <= $1
+         GROUP BY signature ORDER BY MIN(slot) LIMIT $2",
+    )
+    .bind(slot as i64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn mark_finalized(pool: &PgPool, signatures: &[String]) -> anyhow::Result<()> {
+    sqlx::query("UPDATE events SET finalized = true WHERE signature = ANY($1)").bind(signatures).execute(pool).await?;
+    Ok(())
+}
+
+/// A market rolled back: its events from `from_seq` on were removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    pub market: String,
+    pub from_seq: i64,
+    pub events: u64,
+}
+
+/// Removes the events of transactions the cluster dropped, with every later event
+/// of the same markets (their sequence numbers were assigned on the dropped fork),
+/// re-derives those markets, and moves the cursor back before the oldest dropped
+/// transaction so backfill fetches whatever the surviving fork holds. One
+/// database transaction.
+pub async fn roll_back(pool: &PgPool, dropped: &[String]) -> anyhow::Result<Vec<RolledBack>> {
+    let mut tx = pool.begin().await?;
+    let from: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT market, MIN(seq), MIN(slot) FROM events WHERE signature = ANY($1) GROUP BY market ORDER BY market",
+    )
+    .bind(dropped)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut out = vec![];
+    for (market, from_seq, _) in &from {
+        let removed = sqlx::query("DELETE FROM events WHERE market = $1 AND seq >= $2")
+            .bind(market)
+            .bind(from_seq)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        rederive(&mut tx, Some(market)).await?;
+        out.push(RolledBack { market: market.clone(), from_seq: *from_seq, events: removed });
+    }
+    if let Some(oldest) = from.iter().map(|(_, _, slot)| *slot).min() {
+        let before: Option<(String, i64)> =
+            sqlx::query_as("SELECT signature, slot FROM events WHERE slot < $1 ORDER BY slot DESC, seq DESC LIMIT 1")
+                .bind(oldest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match before {
+            Some((signature, slot)) => {
+                sqlx::query("UPDATE cursors SET signature = $2, slot = $3 WHERE name = $1")
+                    .bind(CURSOR)
+                    .bind(signature)
+                    .bind(slot)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM cursors WHERE name = $1").bind(CURSOR).execute(&mut *tx).await?;
+            }
+        }
     }
     tx.commit().await?;
-    Ok(n)
+    Ok(out)
+}
+
+/// Creates the database `name` on the server of `admin_url` (a URL to any existing
+/// database there) and returns the new database's URL.
+pub async fn create_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    let admin = connect(admin_url).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;
+    admin.close().await;
+    let server = admin_url.rsplit_once('/').map(|(server, _)| server).unwrap_or(admin_url);
+    Ok(format!("{server}/{name}"))
+}
+
+/// Drops the database `name`, disconnecting whoever is still in it.
+pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let admin = connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await?;
+    admin.close().await;
+    Ok(())
+}
+
+/// The server to make throwaway databases on (tests, benchmarks):
+/// `SOLEX_TEST_DATABASE_URL`, default the local server's `postgres` database.
+pub fn test_server_url() -> String {
+    std::env::var("SOLEX_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }

@@ -16,6 +16,10 @@ const BATCH: usize = 32;
 pub struct Report {
     pub transactions: usize,
     pub inserted: u64,
+    /// Slot of the newest transaction indexed.
+    pub last_slot: Option<u64>,
+    /// Batches whose live messages could not be published to Redis.
+    pub publish_failures: u64,
 }
 
 /// The program's transactions newer than `cursor`, oldest first (failed ones left out:
@@ -57,38 +61,17 @@ fn events_of(rpc: &RpcClient, sig: &SignatureInfo) -> anyhow::Result<Vec<StoredE
         .collect()
 }
 
-/// Redis channel of a market's live events (one JSON message per new event, in
-/// sequence order, published only after the event is committed to PostgreSQL).
-pub fn market_channel(market: &str) -> String {
-    format!("solex:events:{market}")
-}
-
-/// The Redis stream every new event is appended to, in commit order.
-pub const EVENT_STREAM: &str = "solex:events";
-
-async fn publish(redis: &mut redis::aio::MultiplexedConnection, events: &[&StoredEvent]) -> anyhow::Result<()> {
-    let mut pipe = redis::pipe();
-    for e in events {
-        let msg = serde_json::json!({"market": e.market, "seq": e.seq, "kind": e.kind, "slot": e.slot, "signature": e.signature})
-            .to_string();
-        pipe.publish(market_channel(&e.market), &msg).ignore();
-        pipe.cmd("XADD").arg(EVENT_STREAM).arg("MAXLEN").arg("~").arg(100_000).arg("*").arg("event").arg(&msg).ignore();
-    }
-    pipe.query_async::<()>(redis).await?;
-    Ok(())
-}
-
 /// Indexes every transaction since the cursor (at most `max_transactions` of them,
 /// for tests that stop an indexer half-way), publishing each new event to Redis
-/// once it is committed. Redis is a live feed, not a store: losing a message
-/// there loses nothing, since PostgreSQL has it and clients resync from the REST
-/// event feed by sequence number.
+/// once it is committed. Redis is a live feed and a cache, not a store: losing a
+/// message there loses nothing, since PostgreSQL has it and clients resync from
+/// the REST API by sequence number.
 pub async fn backfill(
     rpc: Arc<RpcClient>,
     pool: &PgPool,
     program: Pubkey,
     max_transactions: Option<usize>,
-    mut redis: Option<&mut redis::aio::MultiplexedConnection>,
+    mut redis: Option<&mut redis::aio::ConnectionManager>,
 ) -> anyhow::Result<Report> {
     let cursor = db::cursor(pool).await?;
     let r = rpc.clone();
@@ -110,11 +93,66 @@ pub async fn backfill(
         let inserted = db::store(pool, &events, Some((&last.signature, last.slot))).await?;
         report.inserted += inserted.len() as u64;
         if let Some(conn) = redis.as_deref_mut() {
-            if let Err(e) = publish(conn, &inserted).await {
+            if let Err(e) = crate::live::publish(conn, &inserted).await {
                 tracing::warn!(error = %e, "publishing to Redis failed; the events are in PostgreSQL");
+                report.publish_failures += 1;
             }
         }
         report.transactions += chunk.len();
+        report.last_slot = Some(last.slot);
+    }
+    Ok(report)
+}
+
+/// Unfinalized transactions checked per `finalize` call.
+const FINALIZE_BATCH: i64 = 256;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Finality {
+    /// Transactions newly known to be finalized.
+    pub finalized: usize,
+    /// Markets rolled back because a transaction was dropped.
+    pub rolled_back: Vec<db::RolledBack>,
+}
+
+/// Settles what was indexed at `confirmed`: transactions at or below the finalized
+/// slot are marked finalized when the cluster says so, and rolled back (with their
+/// markets' later events; see `db::roll_back`) when it no longer knows them. Live
+/// clients of a rolled-back market are told to resync.
+pub async fn finalize(
+    rpc: Arc<RpcClient>,
+    pool: &PgPool,
+    redis: Option<&mut redis::aio::ConnectionManager>,
+) -> anyhow::Result<Finality> {
+    let r = rpc.clone();
+    let slot = tokio::task::spawn_blocking(move || r.finalized_slot()).await??;
+    let pending = db::unfinalized(pool, slot, FINALIZE_BATCH).await?;
+    if pending.is_empty() {
+        return Ok(Finality::default());
+    }
+    let sigs = pending.clone();
+    let statuses = tokio::task::spawn_blocking(move || rpc.confirmation_statuses(&sigs)).await??;
+    let (mut finalized, mut dropped) = (vec![], vec![]);
+    for (sig, status) in pending.into_iter().zip(statuses) {
+        match status.as_deref() {
+            Some("finalized") => finalized.push(sig),
+            None => dropped.push(sig),
+            // Known but not finalized yet: ask again later.
+            Some(_) => {}
+        }
+    }
+    db::mark_finalized(pool, &finalized).await?;
+    let mut report = Finality { finalized: finalized.len(), rolled_back: vec![] };
+    if !dropped.is_empty() {
+        tracing::warn!(transactions = dropped.len(), "confirmed transactions were dropped; rolling back");
+        report.rolled_back = db::roll_back(pool, &dropped).await?;
+        if let Some(conn) = redis {
+            for r in &report.rolled_back {
+                if let Err(e) = crate::live::reset(conn, &r.market, r.from_seq - 1).await {
+                    tracing::warn!(error = %e, market = r.market, "announcing a rollback on Redis failed");
+                }
+            }
+        }
     }
     Ok(report)
 }

@@ -1,8 +1,11 @@
-//! The Solex indexer: mirrors the program's events into PostgreSQL. This first
-//! part is ingestion into the append-only event log: backfill from a durable
-//! cursor, idempotent writes keyed by (market, seq), and a gap check that proves
-//! every market's sequence is complete.
+//! The Solex indexer: mirrors the program's events into PostgreSQL (an append-only
+//! event log and tables derived from it), publishes them through Redis, and serves
+//! them over REST and WebSocket.
 pub mod api;
 pub mod db;
+pub mod derive;
 pub mod ingest;
+pub mod live;
+pub mod metrics;
+pub mod service;
 pub mod ws;

@@ -1,10 +1,8 @@
 //! `solex-indexer migrate | run | check` (see `--help`).
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use solex_indexer::{api, db, ingest};
-use solex_sdk::rpc::RpcClient;
+use solex_indexer::{db, service};
 
 #[derive(Parser)]
 #[command(name = "solex-indexer", about = "Mirrors the Solex program's events into PostgreSQL")]
@@ -35,7 +33,7 @@ enum Command {
         #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
         redis_url: String,
     },
-    /// Rebuilds the derived tables (markets, trades) from the event log.
+    /// Rebuilds the derived tables (markets, traders, orders, trades, candles) from the event log.
     Rebuild,
     /// Reports each market's event count and any gap; exits 1 on a gap.
     Check,
@@ -77,55 +75,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Run { rpc_url, poll_ms, api_addr, ws_url, redis_url } => {
-            db::migrate(&pool).await?;
-            let client = match redis_url.as_str() {
-                "none" => None,
-                url => Some(redis::Client::open(url)?),
-            };
-            let mut redis = match &client {
-                Some(c) => Some(c.get_multiplexed_async_connection().await?),
-                None => None,
-            };
-            let rpc = Arc::new(RpcClient::new(rpc_url));
-            let server =
-                tokio::spawn(api::serve(api_addr, api::App { db: pool.clone(), rpc: rpc.clone(), redis: client }));
-            let wake = Arc::new(tokio::sync::Notify::new());
-            let (stop, shutdown) = tokio::sync::watch::channel(false);
             let ws_url = match ws_url {
                 Some(none) if none == "none" => None,
                 Some(url) => Some(url),
-                None => Some(solex_sdk::wake::default_ws_url(rpc.url())?),
+                None => Some(solex_sdk::wake::default_ws_url(&rpc_url)?),
             };
-            if let Some(url) = ws_url {
-                let sub = solex_sdk::wake::Subscription {
-                    method: "logsSubscribe",
-                    params: serde_json::json!([{"mentions": [solex::ID.to_string()]}, {"commitment": "confirmed"}]),
-                    wake: wake.clone(),
-                };
-                tokio::spawn(solex_sdk::wake::run(url, vec![sub], |_| {}, shutdown));
-            }
-            let _stop_on_exit = stop;
-            loop {
-                tokio::select! {
-                    r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
-                        Ok(report) if report.transactions > 0 => {
-                            tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed")
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "backfill failed; retrying"),
-                    },
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
-                }
-                // A program transaction on the websocket wakes us at once; polling is the fallback.
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(poll_ms)) => {}
-                    _ = wake.notified() => {}
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
-                }
-                if server.is_finished() {
-                    return server.await?;
-                }
-            }
+            let config = service::Config {
+                rpc_url,
+                ws_url,
+                poll: Duration::from_millis(poll_ms),
+                api_addr,
+                redis_url: (redis_url != "none").then_some(redis_url),
+            };
+            service::run(pool, config, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
         }
     }
 }

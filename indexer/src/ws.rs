@@ -1,11 +1,24 @@
-//! The WebSocket API at `/ws`. A client sends
-//! `{"op": "subscribe", "channel": "events:<market>"}` (or `unsubscribe`) and then
-//! receives `{"channel": ..., "data": {market, seq, kind, slot, signature}}` for
-//! every new event of that market, in sequence order; a missed `seq` tells it to
-//! resync from `GET /markets/{market}/events?after=`. The server pings every
-//! 15 s, and a client that does not keep up (its outgoing queue is full) is
-//! dropped rather than slowing anyone else down.
+//! The WebSocket API at `/ws`.
+//!
+//! A client sends `{"op": "subscribe", "channel": "<kind>:<key>"}` (or
+//! `unsubscribe`). Market channels (`<key>` a market address): `events`, `book`,
+//! `trades`, `candles`. Trader channels (`<key>` the owner's wallet): `orders`,
+//! `fills`, `balances`. Messages are `{"channel", "type", "data"}`.
+//!
+//! `book:<market>` first sends `type: "snapshot"` (every level, with the `seq` it
+//! reflects), then one `type: "update"` per later event with `seq` one higher than
+//! the last and the new totals of the levels it changed (0: gone). A client that
+//! sees a `seq` jump has missed a message and resubscribes; so does one that
+//! receives `type: "reset"` (the indexer rolled back events of a dropped fork). The server pings every
+//! 15 s, and a client that does not keep up (its outgoing queue fills) is dropped
+//! rather than slowing anyone else down.
+//!
+//! One Redis connection per server (the `Hub`) receives every channel and fans
+//! each message out to the clients subscribed to it, rendered once.
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -14,41 +27,171 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use solex_sdk::Pubkey;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::api::App;
-use crate::ingest::market_channel;
+use crate::live;
 
 /// Messages queued for one client before it counts as too slow.
 pub const CLIENT_QUEUE: usize = 1024;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
+const MARKET_CHANNELS: &[&str] = &["events", "book", "trades", "candles"];
+const TRADER_CHANNELS: &[&str] = &["orders", "fills", "balances"];
+
+/// One live message, rendered once for every client of its channel.
+#[derive(Debug)]
+pub struct Update {
+    /// The market sequence number it carries, if any (book diffs are filtered by it).
+    pub seq: Option<i64>,
+    pub text: Arc<str>,
+}
+
+/// Fans Redis pub/sub messages out to WebSocket clients: one pattern subscription
+/// for the server, one broadcast channel per subscribed channel name.
+#[derive(Default)]
+pub struct Hub {
+    channels: Mutex<HashMap<String, broadcast::Sender<Arc<Update>>>>,
+}
+
+impl Hub {
+    /// Starts the hub's Redis reader (it reconnects with backoff on its own).
+    pub fn start(client: redis::Client) -> Arc<Hub> {
+        let hub = Arc::new(Hub::default());
+        tokio::spawn(hub.clone().run(client));
+        hub
+    }
+
+    async fn run(self: Arc<Self>, client: redis::Client) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match client.get_async_pubsub().await {
+                Ok(mut pubsub) => match pubsub.psubscribe(live::redis_channel("*")).await {
+                    Ok(()) => {
+                        backoff = Duration::from_millis(100);
+                        let mut messages = pubsub.on_message();
+                        while let Some(msg) = messages.next().await {
+                            self.dispatch(msg.get_channel_name(), msg.get_payload::<String>().unwrap_or_default());
+                        }
+                        tracing::warn!("live feed connection to Redis lost; reconnecting");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "PSUBSCRIBE failed"),
+                },
+                Err(e) => tracing::warn!(error = %e, "live feed: Redis unreachable"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    fn dispatch(&self, redis_channel: &str, payload: String) {
+        let Some(channel) = redis_channel.strip_prefix("solex:") else { return };
+        let channels = self.channels.lock().expect("hub lock");
+        let Some(tx) = channels.get(channel) else { return };
+        let data: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+        let kind = if data["reset"] == true { "reset" } else { "update" };
+        let text = json!({"channel": channel, "type": kind, "data": data}).to_string();
+        let _ = tx.send(Arc::new(Update { seq: data["seq"].as_i64(), text: text.into() }));
+    }
+
+    pub fn subscribe(&self, channel: &str) -> broadcast::Receiver<Arc<Update>> {
+        let mut channels = self.channels.lock().expect("hub lock");
+        channels.entry(channel.to_string()).or_insert_with(|| broadcast::channel(CLIENT_QUEUE).0).subscribe()
+    }
+
+    /// Forgets channels nobody listens to any more.
+    fn prune(&self) {
+        self.channels.lock().expect("hub lock").retain(|_, tx| tx.receiver_count() > 0);
+    }
+}
+
 pub async fn handler(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
     ws.on_upgrade(move |socket| client(socket, app))
 }
 
-fn error(code: &str, message: &str) -> Message {
-    Message::Text(json!({"op": "error", "code": code, "message": message}).to_string().into())
+fn text(v: Value) -> Message {
+    Message::Text(v.to_string().into())
 }
 
-/// `events:<market>` -> the Redis channel it reads.
-fn redis_channel(channel: &str) -> Option<String> {
-    let market = channel.strip_prefix("events:")?;
-    Pubkey::from_str(market).ok().map(|m| market_channel(&m.to_string()))
+fn error(code: &str, message: &str) -> Message {
+    text(json!({"op": "error", "code": code, "message": message}))
+}
+
+/// A valid channel name, normalised (`kind:<base58 address>`).
+fn parse_channel(channel: &str) -> Option<String> {
+    let (kind, key) = channel.split_once(':')?;
+    let known = MARKET_CHANNELS.contains(&kind) || TRADER_CHANNELS.contains(&kind);
+    let key = Pubkey::from_str(key).ok()?;
+    known.then(|| format!("{kind}:{key}"))
+}
+
+/// Copies one channel's updates (those after `floor`) into the client's queue; a
+/// full queue, or a lag in the broadcast itself, kicks the client.
+fn forward(
+    mut rx: broadcast::Receiver<Arc<Update>>,
+    floor: Option<i64>,
+    out: mpsc::Sender<Message>,
+    kick: mpsc::Sender<()>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(u) => {
+                    if floor.is_some_and(|f| u.seq.is_some_and(|s| s <= f)) {
+                        continue;
+                    }
+                    if out.try_send(Message::Text(u.text.to_string().into())).is_err() {
+                        let _ = kick.try_send(());
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = kick.try_send(());
+                    return;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
+/// Subscribes a client to `channel`: queues the acknowledgement (and for a book,
+/// the snapshot), then starts forwarding updates.
+async fn open(
+    app: &App,
+    hub: &Hub,
+    channel: &str,
+    out: &mpsc::Sender<Message>,
+    kick: &mpsc::Sender<()>,
+) -> Result<tokio::task::JoinHandle<()>, Message> {
+    // Registered before the snapshot is read, so no update falls in between.
+    let rx = hub.subscribe(channel);
+    let mut first = vec![text(json!({"op": "subscribed", "channel": channel}))];
+    let mut floor = None;
+    if let Some(market) = channel.strip_prefix("book:") {
+        let (book, _) = live::book(&app.db, app.cache.as_ref(), market)
+            .await
+            .map_err(|_| error("unavailable", "book unavailable"))?;
+        floor = Some(book.seq);
+        first.push(text(json!({"channel": channel, "type": "snapshot", "data": book})));
+    }
+    for m in first {
+        if out.try_send(m).is_err() {
+            let _ = kick.try_send(());
+        }
+    }
+    Ok(forward(rx, floor, out.clone(), kick.clone()))
 }
 
 async fn client(socket: WebSocket, app: App) {
     let (mut to_client, mut from_client) = socket.split();
-    let Some(redis) = app.redis.clone() else {
+    let Some(hub) = app.hub.clone() else {
         let _ = to_client.send(error("unavailable", "live feed not configured")).await;
         return;
     };
-    let Ok(pubsub) = redis.get_async_pubsub().await else {
-        let _ = to_client.send(error("unavailable", "live feed unavailable")).await;
-        return;
-    };
-    let (mut subscriptions, mut feed) = pubsub.split();
+    app.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
     let (out, mut queue) = mpsc::channel::<Message>(CLIENT_QUEUE);
+    let (kick, mut kicked) = mpsc::channel::<()>(1);
     let writer = tokio::spawn(async move {
         while let Some(m) = queue.recv().await {
             if to_client.send(m).await.is_err() {
@@ -56,45 +199,67 @@ async fn client(socket: WebSocket, app: App) {
             }
         }
     });
+    let mut subscriptions: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut too_slow = false;
     loop {
-        let outgoing = tokio::select! {
+        let reply: Vec<Message> = tokio::select! {
             msg = from_client.next() => match msg {
-                Some(Ok(Message::Text(text))) => {
-                    let req: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                Some(Ok(Message::Text(t))) => {
+                    let req: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
                     let (op, channel) = (req["op"].as_str().unwrap_or(""), req["channel"].as_str().unwrap_or(""));
-                    match (op, redis_channel(channel)) {
-                        ("subscribe" | "unsubscribe", None) => {
-                            error("invalid_channel", "channels are events:<market address>")
+                    match (op, parse_channel(channel)) {
+                        ("subscribe" | "unsubscribe", None) => vec![error(
+                            "invalid_channel",
+                            "channels are events|book|trades|candles:<market> or orders|fills|balances:<owner>",
+                        )],
+                        ("subscribe", Some(ch)) => match open(&app, &hub, &ch, &out, &kick).await {
+                            Ok(task) => {
+                                if let Some(old) = subscriptions.insert(ch, task) {
+                                    old.abort();
+                                }
+                                vec![]
+                            }
+                            Err(e) => vec![e],
+                        },
+                        ("unsubscribe", Some(ch)) => {
+                            if let Some(task) = subscriptions.remove(&ch) {
+                                task.abort();
+                            }
+                            vec![text(json!({"op": "unsubscribed", "channel": ch}))]
                         }
-                        ("subscribe", Some(ch)) => match subscriptions.subscribe(&ch).await {
-                            Ok(()) => Message::Text(json!({"op": "subscribed", "channel": channel}).to_string().into()),
-                            Err(_) => error("unavailable", "live feed unavailable"),
-                        },
-                        ("unsubscribe", Some(ch)) => match subscriptions.unsubscribe(&ch).await {
-                            Ok(()) => Message::Text(json!({"op": "unsubscribed", "channel": channel}).to_string().into()),
-                            Err(_) => error("unavailable", "live feed unavailable"),
-                        },
-                        _ => error("invalid_op", "op must be subscribe or unsubscribe"),
+                        _ => vec![error("invalid_op", "op must be subscribe or unsubscribe")],
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
-            msg = feed.next() => {
-                let Some(msg) = msg else { break };
-                let Ok(payload) = msg.get_payload::<String>() else { continue };
-                let data: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
-                let channel = format!("events:{}", data["market"].as_str().unwrap_or_default());
-                Message::Text(json!({"channel": channel, "data": data}).to_string().into())
+            _ = kicked.recv() => {
+                too_slow = true;
+                break;
             }
-            _ = heartbeat.tick() => Message::Ping(Vec::new().into()),
+            _ = heartbeat.tick() => vec![Message::Ping(Vec::new().into())],
         };
-        if out.try_send(outgoing).is_err() {
-            tracing::warn!("dropping a WebSocket client that does not keep up");
+        for m in reply {
+            if out.try_send(m).is_err() {
+                too_slow = true;
+            }
+        }
+        if too_slow {
             break;
         }
     }
+    for (_, task) in subscriptions.drain() {
+        task.abort();
+    }
+    hub.prune();
     drop(out);
+    if too_slow {
+        tracing::warn!("dropped a WebSocket client that does not keep up");
+        app.metrics.ws_dropped.fetch_add(1, Ordering::Relaxed);
+        // Its socket is not draining: waiting for the queue to flush could take forever.
+        writer.abort();
+    }
     let _ = writer.await;
+    app.metrics.ws_clients.fetch_sub(1, Ordering::Relaxed);
 }

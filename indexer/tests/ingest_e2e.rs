@@ -11,31 +11,9 @@ use solex_tests::ledger::Ledger;
 use solex_tests::scenario::*;
 use solex_tests::validator::TestValidator;
 use solex_tests::{Keypair, Signer};
+use support::{get, TestDb, Ws};
 
-/// A throwaway database on the local server (`SOLEX_TEST_DATABASE_URL`, default the
-/// `postgres` database over TCP with trust auth), dropped at the end.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Self {
-        let admin = std::env::var("SOLEX_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("solex_test_{}_{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
-        let pool = db::connect(&admin).await.expect("PostgreSQL reachable (scripts/setup.sh services starts it)");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        Self { admin, name, url }
-    }
-
-    async fn drop_db(self) {
-        let pool = db::connect(&self.admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name)).execute(&pool).await.unwrap();
-    }
-}
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_log_is_complete_idempotent_and_resumable() {
@@ -82,11 +60,10 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     let rpc = Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
 
     // Live feed: a Redis subscriber on the first market's channel, from the start.
-    let redis_url = std::env::var("SOLEX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let client = redis::Client::open(redis_url.as_str()).unwrap();
-    let mut redis = client.get_multiplexed_async_connection().await.expect("Redis reachable");
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut redis = redis::aio::ConnectionManager::new(client.clone()).await.expect("Redis reachable");
     let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub.subscribe(ingest::market_channel(&markets[0].0.to_string())).await.unwrap();
+    pubsub.subscribe(solex_indexer::live::redis_channel(&format!("events:{}", markets[0].0))).await.unwrap();
 
     // The indexer stops after 5 transactions (as if killed), then resumes.
     let first = ingest::backfill(rpc.clone(), &pool, solex::ID, Some(5), Some(&mut redis)).await.unwrap();
@@ -154,18 +131,11 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     assert_eq!(trades_before, trades_after);
 
     // The REST API over it.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = solex_indexer::api::App {
-        db: pool.clone(),
-        rpc: Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url())),
-        redis: Some(client.clone()),
-    };
-    let ws_url = format!("ws://{}/ws", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, solex_indexer::api::router(app)).await });
+    let base = support::serve(support::app(pool.clone()).await).await;
     let (m1, seq1) = (markets[0].0.to_string(), markets[0].1);
     // Browsers may read it from any origin (CORS).
     let cors_url = format!("{base}/markets");
+    let base = base.as_str();
     let allowed = tokio::task::spawn_blocking(move || {
         ureq::get(&cors_url)
             .set("Origin", "https://app.example")
@@ -177,22 +147,10 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     .await
     .unwrap();
     assert_eq!(allowed.as_deref(), Some("*"));
-    let get = move |path: String| {
-        let url = format!("{base}{path}");
-        async move {
-            tokio::task::spawn_blocking(move || match ureq::get(&url).call() {
-                Ok(r) => (r.status(), r.into_json::<serde_json::Value>().unwrap()),
-                Err(ureq::Error::Status(code, r)) => (code, r.into_json::<serde_json::Value>().unwrap()),
-                Err(e) => panic!("{url}: {e}"),
-            })
-            .await
-            .unwrap()
-        }
-    };
-    assert_eq!(get("/health".into()).await, (200, serde_json::json!({"status": "ok"})));
-    let (status, body) = get("/markets".into()).await;
+    assert_eq!(get(base, "/health").await, (200, serde_json::json!({"status": "ok", "database": "ok", "redis": "ok"})));
+    let (status, body) = get(base, "/markets").await;
     assert_eq!((status, body["markets"].as_array().unwrap().len()), (200, 2));
-    let (status, body) = get(format!("/markets/{m1}/trades")).await;
+    let (status, body) = get(base, &format!("/markets/{m1}/trades")).await;
     assert_eq!(status, 200);
     let trades = body["trades"].as_array().unwrap();
     let got: Vec<(i64, i64, &str)> = trades
@@ -201,20 +159,20 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         .collect();
     assert_eq!(got, vec![(102, 1, "bid"), (101, 2, "bid"), (100, 2, "bid")], "newest first");
     // The book: one ask of 1 lot left at 102 (a 5-lot bid took 2 + 2 + 1), at the chain's sequence.
-    let (status, body) = get(format!("/markets/{m1}/book")).await;
+    let (status, body) = get(base, &format!("/markets/{m1}/book")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body["seq"].as_u64(), &body["asks"], &body["bids"]),
         (Some(seq1), &serde_json::json!([[102, 1]]), &serde_json::json!([]))
     );
     for bad in ["0", "1001", "x"] {
-        let (status, body) = get(format!("/markets/{m1}/book?depth={bad}")).await;
+        let (status, body) = get(base, &format!("/markets/{m1}/book?depth={bad}")).await;
         assert_eq!((status, body["code"].as_str()), (400, Some("invalid_depth")));
     }
     // Candles: the three fills (100 x2, 101 x2, 102 x1) of one transaction fall in one
     // interval: open 100, high 102, low 100, close 102, volume 5.
     for interval in ["1m", "5m", "1h", "1d"] {
-        let (status, body) = get(format!("/markets/{m1}/candles?interval={interval}")).await;
+        let (status, body) = get(base, &format!("/markets/{m1}/candles?interval={interval}")).await;
         assert_eq!(status, 200, "{body}");
         let c = &body["candles"][0];
         assert_eq!(
@@ -222,12 +180,12 @@ async fn event_log_is_complete_idempotent_and_resumable() {
             [100, 102, 100, 102, 5, 3].map(serde_json::Value::from).each_ref()
         );
     }
-    let (status, body) = get(format!("/markets/{m1}/candles?interval=7m")).await;
+    let (status, body) = get(base, &format!("/markets/{m1}/candles?interval=7m")).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_interval")));
     // Cursor pagination over the event feed, gapless.
     let (mut after, mut seqs) = (0i64, vec![]);
     loop {
-        let (status, page) = get(format!("/markets/{m1}/events?limit=4&after={after}")).await;
+        let (status, page) = get(base, &format!("/markets/{m1}/events?limit=4&after={after}")).await;
         assert_eq!(status, 200);
         seqs.extend(page["events"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()));
         match page["next_after"].as_i64() {
@@ -237,8 +195,26 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     }
     assert_eq!(seqs, (1..=seq1 as i64).collect::<Vec<_>>());
     // Every documented route answers (/ws is tested below).
+    let (owner, order_id): (String, String) = sqlx::query_as(
+        "SELECT t.owner, o.order_id FROM orders o JOIN traders t USING (market, trader) WHERE o.market = $1 LIMIT 1",
+    )
+    .bind(&m1)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     for route in solex_indexer::api::ROUTES.iter().filter(|r| **r != "/ws") {
-        let (status, body) = get(route.replace("{market}", &m1)).await;
+        let mut path = route.replace("{market}", &m1).replace("{owner}", &owner).replace("{order_id}", &order_id);
+        if path.ends_with("/orders") || path.ends_with("/fills") {
+            path.push_str(&format!("?market={m1}"));
+        }
+        let (status, body) = if *route == "/metrics" {
+            let url = format!("{base}{path}");
+            let text = tokio::task::block_in_place(|| ureq::get(&url).call().unwrap().into_string().unwrap());
+            assert!(text.contains(&format!("solex_indexer_market_seq{{market=\"{m1}\"}} {seq1}")), "{text}");
+            (200, serde_json::Value::Null)
+        } else {
+            get(base, &path).await
+        };
         assert_eq!(status, 200, "{route}: {body}");
     }
     // Bad requests: 4xx with a JSON code.
@@ -251,42 +227,30 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         (format!("/markets/{m1}/trades?before=abc"), 400, "invalid_cursor"),
         (format!("/markets/{m1}/events?after=-1"), 400, "invalid_cursor"),
         ("/nope".to_string(), 404, "not_found"),
+        (format!("/markets/{m1}/orders/x1"), 400, "invalid_order_id"),
+        (format!("/markets/{m1}/orders/12345"), 404, "unknown_order"),
+        ("/traders/zz0/balances".to_string(), 400, "invalid_owner"),
+        (format!("/traders/{owner}/orders"), 400, "missing_market"),
+        (format!("/traders/{owner}/orders?market={m1}&status=maybe"), 400, "invalid_status"),
+        (format!("/traders/{owner}/fills?market={other}"), 404, "unknown_market"),
+        (format!("/markets/{m1}/candles?before=-5"), 400, "invalid_cursor"),
     ] {
-        let (got, body) = get(path.clone()).await;
+        let (got, body) = get(base, &path).await;
         assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{path}: {body}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
     // WebSocket API: subscribe to the first market's events, then new activity on it
     // arrives as soon as the indexer commits it, in sequence order.
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("WebSocket connects");
-    async fn next_json(
-        ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    ) -> serde_json::Value {
-        loop {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-                .await
-                .expect("a message")
-                .unwrap()
-                .unwrap();
-            if let Message::Text(t) = msg {
-                return serde_json::from_str(&t).unwrap();
-            }
-        }
-    }
-    ws.send(Message::Text(serde_json::json!({"op": "subscribe", "channel": "events:nope"}).to_string().into()))
-        .await
-        .unwrap();
-    assert_eq!(next_json(&mut ws).await["code"], "invalid_channel");
-    ws.send(Message::Text(serde_json::json!({"op": "dance"}).to_string().into())).await.unwrap();
-    assert_eq!(next_json(&mut ws).await["code"], "invalid_op");
+    let mut ws = Ws::connect(base).await;
+    ws.send(serde_json::json!({"op": "subscribe", "channel": "events:nope"})).await;
+    assert_eq!(ws.next().await["code"], "invalid_channel");
+    ws.send(serde_json::json!({"op": "subscribe", "channel": format!("weather:{m1}")})).await;
+    assert_eq!(ws.next().await["code"], "invalid_channel");
+    ws.send(serde_json::json!({"op": "dance"})).await;
+    assert_eq!(ws.next().await["code"], "invalid_op");
     let channel = format!("events:{m1}");
-    ws.send(Message::Text(serde_json::json!({"op": "subscribe", "channel": channel}).to_string().into()))
-        .await
-        .unwrap();
-    assert_eq!(next_json(&mut ws).await["op"], "subscribed");
+    ws.subscribe(&channel).await;
     let rpc_url = validator.rpc_url();
     tokio::task::spawn_blocking(move || {
         let mut chain = solex_tests::rpc::RpcClient::new(rpc_url);
@@ -299,7 +263,7 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     .unwrap();
     ingest::backfill(rpc.clone(), &pool, solex::ID, None, Some(&mut redis)).await.unwrap();
     for expected in [seq1 + 1, seq1 + 2] {
-        let msg = next_json(&mut ws).await;
+        let msg = ws.next().await;
         assert_eq!((msg["channel"].as_str(), msg["data"]["seq"].as_u64()), (Some(channel.as_str()), Some(expected)));
         assert_eq!(msg["data"]["kind"], "Deposited");
     }

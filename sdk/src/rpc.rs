@@ -108,6 +108,22 @@ impl RpcClient {
         v.as_u64().ok_or_else(|| RpcError::Transport("getSlot: not a number".into()))
     }
 
+    /// The newest slot the cluster has finalized (whatever this client's commitment).
+    pub fn finalized_slot(&self) -> Result<u64, RpcError> {
+        let v = self.call("getSlot", json!([{"commitment": "finalized"}]))?;
+        v.as_u64().ok_or_else(|| RpcError::Transport("getSlot: not a number".into()))
+    }
+
+    /// Each signature's confirmation status ("processed", "confirmed" or
+    /// "finalized"), searching the whole history; None where the cluster does not
+    /// know the transaction (it was dropped, or never landed).
+    pub fn confirmation_statuses(&self, signatures: &[String]) -> Result<Vec<Option<String>>, RpcError> {
+        let v = self.call("getSignatureStatuses", json!([signatures, {"searchTransactionHistory": true}]))?;
+        let values =
+            v["value"].as_array().ok_or_else(|| RpcError::Transport("getSignatureStatuses: no value".into()))?;
+        Ok(values.iter().map(|st| st["confirmationStatus"].as_str().map(String::from)).collect())
+    }
+
     pub fn latest_blockhash(&self) -> Result<solana_hash::Hash, RpcError> {
         let v = self.call("getLatestBlockhash", json!([{"commitment": self.commitment}]))?;
         let s = v["value"]["blockhash"].as_str().ok_or_else(|| RpcError::Transport("no blockhash".into()))?;

@@ -1,0 +1,225 @@
+//! Redis: the live feed and the cached order books.
+//!
+//! After a batch commits to PostgreSQL, each new event is appended to the stream
+//! `solex:events` (the ordered log downstream consumers read), its messages are
+//! published to `solex:<channel>` (the WebSocket API's channels), and its book
+//! changes are applied to the market's cached book. PostgreSQL stays the source of
+//! truth: Redis losing everything loses no data. A cached book only takes a diff
+//! whose previous sequence number is the one it holds; anything else deletes it, and
+//! the next reader rebuilds it from PostgreSQL.
+use std::collections::BTreeMap;
+
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+use serde_json::{json, Value};
+use solex::state::Side;
+use sqlx::PgPool;
+
+use crate::db::StoredEvent;
+use crate::derive::{Changes, Level};
+
+/// The stream every new event is appended to, in commit order.
+pub const EVENT_STREAM: &str = "solex:events";
+/// Entries the stream keeps (approximately).
+const STREAM_LEN: u64 = 100_000;
+
+/// The Redis pub/sub channel behind a WebSocket channel name.
+pub fn redis_channel(channel: &str) -> String {
+    format!("solex:{channel}")
+}
+
+fn book_keys(market: &str) -> [String; 3] {
+    ["seq", "bids", "asks"].map(|k| format!("solex:book:{market}:{k}"))
+}
+
+/// Applies one diff to a cached book if it holds exactly the previous sequence
+/// number (a market's first event starts from an absent book); otherwise drops it.
+const APPLY_DIFF: &str = r"
+local cur = redis.call('GET', KEYS[1]) or '0'
+if cur ~= ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  return 0
+end
+local nbids = tonumber(ARGV[3])
+for i = 4, #ARGV, 2 do
+  local key = KEYS[3]
+  if (i - 4) / 2 < nbids then key = KEYS[2] end
+  if ARGV[i + 1] == '0' then redis.call('HDEL', key, ARGV[i]) else redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+";
+
+/// Stores a whole book unless another writer already cached one.
+const STORE_BOOK: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3])
+local nbids = tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
+  local key = KEYS[3]
+  if (i - 3) / 2 < nbids then key = KEYS[2] end
+  redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+";
+
+fn levels_json(levels: &[Level], side: Side) -> Vec<[u64; 2]> {
+    levels.iter().filter(|l| l.side == side).map(|l| [l.price, l.qty_lots]).collect()
+}
+
+/// The book channel's message for one event: the new totals of the levels it
+/// changed (qty 0: the level is gone). Every event has one, so `seq` runs 1, 2, 3, …
+/// on the channel and a client detects a missed message at once.
+pub fn book_diff(market: &str, seq: i64, levels: &[Level]) -> Value {
+    json!({"market": market, "seq": seq, "bids": levels_json(levels, Side::Bid), "asks": levels_json(levels, Side::Ask)})
+}
+
+/// Streams, publishes and caches what a committed batch changed.
+pub async fn publish(redis: &mut ConnectionManager, batch: &[(&StoredEvent, Changes)]) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    for (e, changes) in batch {
+        // The cache first, then the messages: a client that receives diff n and then
+        // reads the cached book finds n (or later) in it.
+        let [seq_key, bids_key, asks_key] = book_keys(&e.market);
+        let mut args = vec![(e.seq - 1).to_string(), e.seq.to_string()];
+        let bids = changes.levels.iter().filter(|l| l.side == Side::Bid).count();
+        args.push(bids.to_string());
+        for side in [Side::Bid, Side::Ask] {
+            for l in changes.levels.iter().filter(|l| l.side == side) {
+                args.extend([l.price.to_string(), l.qty_lots.to_string()]);
+            }
+        }
+        pipe.cmd("EVAL").arg(APPLY_DIFF).arg(3).arg(&seq_key).arg(&bids_key).arg(&asks_key).arg(&args).ignore();
+        let event = &changes.messages[0].data;
+        pipe.cmd("XADD")
+            .arg(EVENT_STREAM)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(STREAM_LEN)
+            .arg("*")
+            .arg("event")
+            .arg(event.to_string())
+            .ignore();
+        for m in &changes.messages {
+            pipe.publish(redis_channel(&m.channel), m.data.to_string()).ignore();
+        }
+        let diff = book_diff(&e.market, e.seq, &changes.levels);
+        pipe.publish(redis_channel(&format!("book:{}", e.market)), diff.to_string()).ignore();
+    }
+    pipe.query_async::<()>(redis).await
+}
+
+/// Tells a market's live clients that its history changed (a rollback: its events
+/// from `seq + 1` on were on a dropped fork) and drops its cached book. Clients
+/// receive `type: "reset"` on the market's book and events channels and resubscribe.
+pub async fn reset(redis: &mut ConnectionManager, market: &str, seq: i64) -> redis::RedisResult<()> {
+    let msg = json!({"market": market, "seq": seq, "reset": true}).to_string();
+    redis::pipe()
+        .del(&book_keys(market))
+        .ignore()
+        .publish(redis_channel(&format!("book:{market}")), &msg)
+        .ignore()
+        .publish(redis_channel(&format!("events:{market}")), &msg)
+        .ignore()
+        .query_async(redis)
+        .await
+}
+
+/// A market's book aggregated by price level, best first, and the sequence number
+/// it reflects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Book {
+    pub seq: i64,
+    pub bids: Vec<[u64; 2]>,
+    pub asks: Vec<[u64; 2]>,
+}
+
+impl Book {
+    /// Keeps the best `depth` levels of each side.
+    pub fn truncate(mut self, depth: usize) -> Self {
+        self.bids.truncate(depth);
+        self.asks.truncate(depth);
+        self
+    }
+}
+
+fn sorted(levels: BTreeMap<u64, u64>, side: Side) -> Vec<[u64; 2]> {
+    let it = levels.into_iter().map(|(p, q)| [p, q]);
+    match side {
+        Side::Bid => it.rev().collect(),
+        Side::Ask => it.collect(),
+    }
+}
+
+/// The book from PostgreSQL: the open orders and the newest sequence number, read
+/// in one snapshot so they agree.
+pub async fn book_from_db(db: &PgPool, market: &str) -> sqlx::Result<Book> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE market = $1").bind(market).fetch_one(&mut *tx).await?;
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT side, price, SUM(remaining_lots)::BIGINT FROM orders WHERE market = $1 AND status = 'open'
+         GROUP BY side, price",
+    )
+    .bind(market)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
+    for (side, price, qty) in rows {
+        if side == "bid" { &mut bids } else { &mut asks }.insert(price as u64, qty as u64);
+    }
+    Ok(Book { seq: seq.unwrap_or(0), bids: sorted(bids, Side::Bid), asks: sorted(asks, Side::Ask) })
+}
+
+async fn cached(redis: &mut ConnectionManager, market: &str) -> redis::RedisResult<Option<Book>> {
+    let [seq_key, bids_key, asks_key] = book_keys(market);
+    let (seq, bids, asks): (Option<i64>, BTreeMap<u64, u64>, BTreeMap<u64, u64>) =
+        redis::pipe().atomic().get(&seq_key).hgetall(&bids_key).hgetall(&asks_key).query_async(redis).await?;
+    Ok(seq.map(|seq| Book { seq, bids: sorted(bids, Side::Bid), asks: sorted(asks, Side::Ask) }))
+}
+
+async fn store_book(redis: &mut ConnectionManager, market: &str, book: &Book) -> redis::RedisResult<()> {
+    let [seq_key, bids_key, asks_key] = book_keys(market);
+    let mut args = vec![book.seq.to_string(), book.bids.len().to_string()];
+    for [p, q] in book.bids.iter().chain(&book.asks) {
+        args.extend([p.to_string(), q.to_string()]);
+    }
+    redis::cmd("EVAL")
+        .arg(STORE_BOOK)
+        .arg(3)
+        .arg(&seq_key)
+        .arg(&bids_key)
+        .arg(&asks_key)
+        .arg(&args)
+        .query_async::<()>(redis)
+        .await
+}
+
+/// Where a book snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Cache,
+    Database,
+}
+
+/// The market's whole book: from the Redis cache when it has one, else from
+/// PostgreSQL (caching it for the next reader). Redis being down only costs speed.
+pub async fn book(db: &PgPool, redis: Option<&ConnectionManager>, market: &str) -> sqlx::Result<(Book, Source)> {
+    let mut conn = redis.cloned();
+    if let Some(c) = conn.as_mut() {
+        if let Ok(Some(book)) = cached(c, market).await {
+            return Ok((book, Source::Cache));
+        }
+    }
+    let book = book_from_db(db, market).await?;
+    if let Some(c) = conn.as_mut() {
+        if let Err(e) = store_book(c, market, &book).await {
+            tracing::warn!(error = %e, "caching a book in Redis failed");
+        }
+    }
+    Ok((book, Source::Database))
+}

@@ -1,0 +1,88 @@
+//! `solex-indexer run`: follow the program, index into PostgreSQL, publish through
+//! Redis, and serve the API, until shut down.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use solex_sdk::rpc::RpcClient;
+use sqlx::PgPool;
+
+use crate::metrics::Metrics;
+use crate::{api, db, ingest};
+
+pub struct Config {
+    pub rpc_url: String,
+    /// Websocket for logsSubscribe on the program, which wakes ingestion at once (None: only poll).
+    pub ws_url: Option<String>,
+    pub poll: Duration,
+    pub api_addr: SocketAddr,
+    /// Redis for the live feed and the book cache (None: neither).
+    pub redis_url: Option<String>,
+}
+
+/// Migrates, serves the API, and indexes every new transaction of the program until
+/// `shutdown` completes (or the API server fails).
+pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    db::migrate(&pool).await?;
+    let client = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
+    // Reconnects by itself, so Redis restarting costs only the messages meanwhile.
+    let cache = match &client {
+        Some(c) => Some(redis::aio::ConnectionManager::new(c.clone()).await?),
+        None => None,
+    };
+    let mut redis = cache.clone();
+    let rpc = Arc::new(RpcClient::new(config.rpc_url));
+    let metrics = Arc::new(Metrics::default());
+    let hub = client.map(crate::ws::Hub::start);
+    let app = api::App { db: pool.clone(), hub, cache, metrics: metrics.clone() };
+    let server = tokio::spawn(api::serve(config.api_addr, app));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (_stop_on_exit, stopped) = tokio::sync::watch::channel(false);
+    if let Some(url) = config.ws_url {
+        let sub = solex_sdk::wake::Subscription {
+            method: "logsSubscribe",
+            params: serde_json::json!([{"mentions": [solex::ID.to_string()]}, {"commitment": "confirmed"}]),
+            wake: wake.clone(),
+        };
+        tokio::spawn(solex_sdk::wake::run(url, vec![sub], |_| {}, stopped));
+    }
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
+                Ok(report) => {
+                    if report.transactions > 0 {
+                        tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed");
+                    }
+                    metrics.record(&report);
+                }
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "backfill failed; retrying");
+                    metrics.backfill_errors.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        }
+        match ingest::finalize(rpc.clone(), &pool, redis.as_mut()).await {
+            Ok(f) => {
+                metrics.finalized.fetch_add(f.finalized as u64, Ordering::Relaxed);
+                for r in &f.rolled_back {
+                    tracing::warn!(market = r.market, from_seq = r.from_seq, events = r.events, "rolled back");
+                    metrics.rolled_back.fetch_add(r.events, Ordering::Relaxed);
+                }
+            }
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "finality check failed; retrying"),
+        }
+        // A program transaction on the websocket wakes us at once; polling is the fallback.
+        tokio::select! {
+            _ = tokio::time::sleep(config.poll) => {}
+            _ = wake.notified() => {}
+            _ = &mut shutdown => return Ok(()),
+        }
+        if server.is_finished() {
+            return server.await?;
+        }
+    }
+}
