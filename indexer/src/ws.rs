@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
@@ -44,7 +44,8 @@ const TRADER_CHANNELS: &[&str] = &["orders", "fills", "balances"];
 pub struct Update {
     /// The market sequence number it carries, if any (book diffs are filtered by it).
     pub seq: Option<i64>,
-    pub text: Arc<str>,
+    /// Shared bytes: every client's copy is a reference count, not a new string.
+    pub text: Utf8Bytes,
 }
 
 /// Fans Redis pub/sub messages out to WebSocket clients: one pattern subscription
@@ -91,7 +92,7 @@ impl Hub {
         let data: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
         let kind = if data["reset"] == true { "reset" } else { "update" };
         let text = json!({"channel": channel, "type": kind, "data": data}).to_string();
-        let _ = tx.send(Arc::new(Update { seq: data["seq"].as_i64(), text: text.into() }));
+        let _ = tx.send(Arc::new(Update { seq: data["seq"].as_i64(), text: Utf8Bytes::from(text) }));
     }
 
     pub fn subscribe(&self, channel: &str) -> broadcast::Receiver<Arc<Update>> {
@@ -140,7 +141,7 @@ fn forward(
                     if floor.is_some_and(|f| u.seq.is_some_and(|s| s <= f)) {
                         continue;
                     }
-                    if out.try_send(Message::Text(u.text.to_string().into())).is_err() {
+                    if out.try_send(Message::Text(u.text.clone())).is_err() {
                         let _ = kick.try_send(());
                         return;
                     }
