@@ -93,7 +93,7 @@ pub async fn backfill(
         let inserted = db::store(pool, &events, Some((&last.signature, last.slot))).await?;
         report.inserted += inserted.len() as u64;
         if let Some(conn) = redis.as_deref_mut() {
-            if let Err(e) = crate::live::publish(conn, &inserted).await {
+            if let Err(e) = crate::live::enqueue(conn, &inserted).await {
                 tracing::warn!(error = %e, "publishing to Redis failed; the events are in PostgreSQL");
                 report.publish_failures += 1;
             }

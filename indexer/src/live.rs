@@ -1,12 +1,13 @@
 //! Redis: the live feed and the cached order books.
 //!
-//! After a batch commits to PostgreSQL, each new event is appended to the stream
-//! `solex:events` (the ordered log downstream consumers read), its messages are
-//! published to `solex:<channel>` (the WebSocket API's channels), and its book
-//! changes are applied to the market's cached book. PostgreSQL stays the source of
-//! truth: Redis losing everything loses no data. A cached book only takes a diff
-//! whose previous sequence number is the one it holds; anything else deletes it, and
-//! the next reader rebuilds it from PostgreSQL.
+//! After a batch commits to PostgreSQL, ingestion appends one entry per new event
+//! to the stream `solex:events`: the ordered queue to the publisher, a consumer
+//! group (`run_publisher`) that applies each entry's book changes to the market's
+//! cached book, publishes its messages on `solex:<channel>` (the WebSocket API's
+//! channels), and acknowledges it. PostgreSQL stays the source of truth: Redis
+//! losing everything loses no data. A cached book only takes a diff whose previous
+//! sequence number is the one it holds; anything else deletes it, and the next
+//! reader rebuilds it from PostgreSQL.
 use std::collections::BTreeMap;
 
 use redis::aio::ConnectionManager;
@@ -75,39 +76,161 @@ pub fn book_diff(market: &str, seq: i64, levels: &[Level]) -> Value {
     json!({"market": market, "seq": seq, "bids": levels_json(levels, Side::Bid), "asks": levels_json(levels, Side::Ask)})
 }
 
-/// Streams, publishes and caches what a committed batch changed.
-pub async fn publish(redis: &mut ConnectionManager, batch: &[(&StoredEvent, Changes)]) -> redis::RedisResult<()> {
+/// The consumer group whose publisher turns stream entries into live messages.
+pub const GROUP: &str = "solex-live";
+/// The publisher's consumer name: stable, so entries a crashed publisher left
+/// pending are delivered again to the next one.
+const CONSUMER: &str = "publisher";
+
+/// Appends what a committed batch changed to the stream, one entry per event in
+/// commit order: the ordered queue between ingestion (which has already written
+/// PostgreSQL) and the publisher (which updates the cached books and fans the
+/// messages out on pub/sub).
+pub async fn enqueue(redis: &mut ConnectionManager, batch: &[(&StoredEvent, Changes)]) -> redis::RedisResult<()> {
     let mut pipe = redis::pipe();
     for (e, changes) in batch {
-        // The cache first, then the messages: a client that receives diff n and then
-        // reads the cached book finds n (or later) in it.
-        let [seq_key, bids_key, asks_key] = book_keys(&e.market);
-        let mut args = vec![(e.seq - 1).to_string(), e.seq.to_string()];
-        let bids = changes.levels.iter().filter(|l| l.side == Side::Bid).count();
-        args.push(bids.to_string());
-        for side in [Side::Bid, Side::Ask] {
-            for l in changes.levels.iter().filter(|l| l.side == side) {
-                args.extend([l.price.to_string(), l.qty_lots.to_string()]);
-            }
-        }
-        pipe.cmd("EVAL").arg(APPLY_DIFF).arg(3).arg(&seq_key).arg(&bids_key).arg(&asks_key).arg(&args).ignore();
-        let event = &changes.messages[0].data;
+        let entry = json!({
+            "event": changes.messages[0].data,
+            "market": e.market,
+            "seq": e.seq,
+            "levels": changes.levels.iter().map(|l| (l.side.as_u8(), l.price, l.qty_lots)).collect::<Vec<_>>(),
+            "messages": changes.messages.iter().map(|m| (&m.channel, &m.data)).collect::<Vec<_>>(),
+        });
         pipe.cmd("XADD")
             .arg(EVENT_STREAM)
             .arg("MAXLEN")
             .arg("~")
             .arg(STREAM_LEN)
             .arg("*")
-            .arg("event")
-            .arg(event.to_string())
+            .arg("entry")
+            .arg(entry.to_string())
             .ignore();
-        for m in &changes.messages {
-            pipe.publish(redis_channel(&m.channel), m.data.to_string()).ignore();
-        }
-        let diff = book_diff(&e.market, e.seq, &changes.levels);
-        pipe.publish(redis_channel(&format!("book:{}", e.market)), diff.to_string()).ignore();
     }
     pipe.query_async::<()>(redis).await
+}
+
+/// One stream entry as pipeline commands: the cache first, then the messages, so a
+/// client that receives diff n and then reads the cached book finds n (or later).
+fn publish_entry(pipe: &mut redis::Pipeline, entry: &Value) {
+    let (Some(market), Some(seq)) = (entry["market"].as_str(), entry["seq"].as_i64()) else { return };
+    let levels: Vec<Level> = entry["levels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let side = Side::from_u8(l[0].as_u64()? as u8);
+            Some(Level { side, price: l[1].as_u64()?, qty_lots: l[2].as_u64()? })
+        })
+        .collect();
+    let [seq_key, bids_key, asks_key] = book_keys(market);
+    let mut args = vec![(seq - 1).to_string(), seq.to_string()];
+    args.push(levels.iter().filter(|l| l.side == Side::Bid).count().to_string());
+    for side in [Side::Bid, Side::Ask] {
+        for l in levels.iter().filter(|l| l.side == side) {
+            args.extend([l.price.to_string(), l.qty_lots.to_string()]);
+        }
+    }
+    pipe.cmd("EVAL").arg(APPLY_DIFF).arg(3).arg(&seq_key).arg(&bids_key).arg(&asks_key).arg(&args).ignore();
+    for m in entry["messages"].as_array().into_iter().flatten() {
+        if let Some(channel) = m[0].as_str() {
+            pipe.publish(redis_channel(channel), m[1].to_string()).ignore();
+        }
+    }
+    pipe.publish(redis_channel(&format!("book:{market}")), book_diff(market, seq, &levels).to_string()).ignore();
+}
+
+/// Reads one page of the stream for the group: `pending` re-reads what this
+/// consumer was given but did not acknowledge (after a crash), else new entries.
+async fn read_page(
+    conn: &mut redis::aio::MultiplexedConnection,
+    pending: bool,
+) -> redis::RedisResult<Vec<(String, Value)>> {
+    use redis::streams::{StreamReadOptions, StreamReadReply};
+    let mut options = StreamReadOptions::default().group(GROUP, CONSUMER).count(256);
+    if !pending {
+        options = options.block(1_000);
+    }
+    let reply: Option<StreamReadReply> =
+        redis::AsyncCommands::xread_options(conn, &[EVENT_STREAM], &[if pending { "0" } else { ">" }], &options)
+            .await?;
+    Ok(reply
+        .into_iter()
+        .flat_map(|r| r.keys)
+        .flat_map(|k| k.ids)
+        .map(|id| {
+            let entry = id.get::<String>("entry").and_then(|e| serde_json::from_str(&e).ok()).unwrap_or(Value::Null);
+            (id.id, entry)
+        })
+        .collect())
+}
+
+async fn create_group(conn: &mut redis::aio::MultiplexedConnection, from: &str) -> redis::RedisResult<()> {
+    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(EVENT_STREAM)
+        .arg(GROUP)
+        .arg(from)
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+/// Creates the stream and its consumer group if missing. Awaited before ingestion
+/// starts, so the group exists before the first entry is appended.
+pub async fn prepare(client: &redis::Client) -> redis::RedisResult<()> {
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    create_group(&mut conn, "$").await
+}
+
+/// The publisher: consumes the stream in order, applying each entry to the cached
+/// book and publishing its messages, then acknowledging it. Runs until the
+/// process ends, reconnecting with backoff; when Redis lost the group (a flush) it
+/// recreates it from the start of the new stream. Run one per Redis: the stream
+/// is one ordered queue.
+pub async fn run_publisher(client: redis::Client) {
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        let result: redis::RedisResult<()> = async {
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            // `prepare` made the group; if it is missing now, Redis lost it, and every
+            // entry of the new stream is unpublished.
+            create_group(&mut conn, "0").await?;
+            let mut pending = true;
+            loop {
+                let page = read_page(&mut conn, pending).await?;
+                if pending && page.is_empty() {
+                    pending = false;
+                    continue;
+                }
+                if page.is_empty() {
+                    continue;
+                }
+                let mut pipe = redis::pipe();
+                for (_, entry) in &page {
+                    publish_entry(&mut pipe, entry);
+                }
+                let ids: Vec<&String> = page.iter().map(|(id, _)| id).collect();
+                pipe.cmd("XACK").arg(EVENT_STREAM).arg(GROUP).arg(&ids).ignore();
+                pipe.query_async::<()>(&mut conn).await?;
+            }
+        }
+        .await;
+        if let Err(e) = result {
+            // The group is gone only if Redis lost everything: all entries in the new
+            // stream are then unpublished.
+            if e.code() == Some("NOGROUP") {
+                tracing::warn!("the live stream's consumer group was lost (Redis flushed?); recreating it");
+                continue;
+            }
+            tracing::warn!(error = %e, "live publisher: Redis failed; retrying");
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+    }
 }
 
 /// Tells a market's live clients that its history changed (a rollback: its events

@@ -35,6 +35,10 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
     let mut redis = cache.clone();
     let rpc = Arc::new(RpcClient::new(config.rpc_url));
     let metrics = Arc::new(Metrics::default());
+    if let Some(c) = &client {
+        crate::live::prepare(c).await?;
+        tokio::spawn(crate::live::run_publisher(c.clone()));
+    }
     let hub = client.map(crate::ws::Hub::start);
     let app = api::App { db: pool.clone(), hub, cache, metrics: metrics.clone() };
     let server = tokio::spawn(api::serve(config.api_addr, app));

@@ -62,6 +62,8 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     // Live feed: a Redis subscriber on the first market's channel, from the start.
     let client = redis::Client::open(support::redis_url()).unwrap();
     let mut redis = redis::aio::ConnectionManager::new(client.clone()).await.expect("Redis reachable");
+    solex_indexer::live::prepare(&client).await.unwrap();
+    tokio::spawn(solex_indexer::live::run_publisher(client.clone()));
     let mut pubsub = client.get_async_pubsub().await.unwrap();
     pubsub.subscribe(solex_indexer::live::redis_channel(&format!("events:{}", markets[0].0))).await.unwrap();
 

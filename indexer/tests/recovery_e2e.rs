@@ -99,6 +99,27 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
         let snapshot = ws.next().await;
         assert_eq!((snapshot["type"].as_str(), snapshot["data"]["seq"].as_u64()), (Some("snapshot"), Some(seq)));
         assert_eq!(snapshot["data"]["bids"], serde_json::json!(bids));
+        // The live feed flows again after the flush: a new event's diff follows the snapshot.
+        let (url, s) = (validator_url.clone(), sessions.clone());
+        let i = sessions.iter().position(|x| x.market.keys.market == m).unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut chain = solex_tests::rpc::RpcClient::new(url);
+            let (market, w) = (&s[i].market, &s[i].wallets[0]);
+            solex_tests::ledger::Ledger::send(
+                &mut chain,
+                &[market.deposit_ix(w, market.keys.quote_mint, 1)],
+                &[&w.keypair],
+            )
+            .unwrap();
+        })
+        .await
+        .unwrap();
+        let update = ws.next().await;
+        assert_eq!(
+            (update["type"].as_str(), update["data"]["seq"].as_u64()),
+            (Some("update"), Some(seq + 1)),
+            "{update}"
+        );
     }
 
     // The database equals a fresh full replay of the chain into an empty one.
