@@ -65,3 +65,18 @@ pub fn market_terms(
     m.taker_fee_bps = taker_fee_bps;
     m
 }
+
+/// One book side by price level, best first: `[price, total lots]`, at most `depth` levels.
+pub fn book_levels(side: &solex::state::BookSide, depth: usize) -> Vec<[u64; 2]> {
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    for o in side.orders().iter().rev() {
+        if let Some(level) = out.last_mut().filter(|l| l[0] == o.price) {
+            level[1] += o.qty_lots;
+        } else if out.len() == depth {
+            break;
+        } else {
+            out.push([o.price, o.qty_lots]);
+        }
+    }
+    out
+}

@@ -14,6 +14,23 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
 }
 
 /// Addresses a market's instructions need, derived once.
+/// A system `create_account` of `len` bytes owned by the program, funded with
+/// `lamports` by `payer`: how a market's book sides and fill queue are made before
+/// `create_market` (they are too large to create inside it).
+pub fn create_program_account(payer: &Pubkey, new: &Pubkey, lamports: u64, len: usize) -> Instruction {
+    // SystemInstruction::CreateAccount, bincode: tag 0 (u32), lamports, space, owner.
+    let mut data = Vec::with_capacity(52);
+    data.extend_from_slice(&0u32.to_le_bytes());
+    data.extend_from_slice(&lamports.to_le_bytes());
+    data.extend_from_slice(&(len as u64).to_le_bytes());
+    data.extend_from_slice(ID.as_ref());
+    Instruction {
+        program_id: anchor_lang::system_program::ID,
+        accounts: vec![AccountMeta::new(*payer, true), AccountMeta::new(*new, true)],
+        data,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MarketKeys {
     pub market: Pubkey,

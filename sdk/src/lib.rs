@@ -8,6 +8,7 @@ pub mod events;
 pub mod instructions;
 pub mod pda;
 pub mod rpc;
+pub mod submit;
 #[cfg(feature = "ws")]
 pub mod wake;
 

@@ -108,6 +108,12 @@ impl RpcClient {
         v.as_u64().ok_or_else(|| RpcError::Transport("getSlot: not a number".into()))
     }
 
+    /// Lamports that make an account of `len` bytes rent-exempt.
+    pub fn rent_exempt(&self, len: usize) -> Result<u64, RpcError> {
+        let v = self.call("getMinimumBalanceForRentExemption", json!([len]))?;
+        v.as_u64().ok_or_else(|| RpcError::Transport("getMinimumBalanceForRentExemption: not a number".into()))
+    }
+
     /// The newest slot the cluster has finalized (whatever this client's commitment).
     pub fn finalized_slot(&self) -> Result<u64, RpcError> {
         let v = self.call("getSlot", json!([{"commitment": "finalized"}]))?;

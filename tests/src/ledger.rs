@@ -4,27 +4,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use solana_keypair::Keypair;
 use solex_sdk::events::{decode_event, SolexEvent};
 
-/// A transaction that landed.
-#[derive(Debug, Clone)]
-pub struct Landed {
-    pub signature: String,
-    pub compute_units: u64,
-    pub events: Vec<SolexEvent>,
-    pub return_data: Vec<u8>,
-    pub logs: Vec<String>,
-}
-
-/// A transaction the chain rejected.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("transaction failed: {error} (custom code {custom_code:?})")]
-pub struct Rejected {
-    pub error: String,
-    /// `Custom(n)` instruction error, when the program returned one.
-    pub custom_code: Option<u32>,
-    pub logs: Vec<String>,
-}
-
-pub type TxResult = Result<Landed, Rejected>;
+pub use solex_sdk::submit::{Landed, Rejected, TxResult};
 
 pub trait Ledger {
     /// Signs with `signers` (the first pays) and sends one transaction.

@@ -157,8 +157,9 @@ impl Ws {
     }
 }
 
+use solex_sdk::accounts::book_levels;
 use solex_sdk::instructions as ix;
-use solex_sdk::{BookSide, CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
+use solex_sdk::{CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
 use solex_tests::ledger::{Landed, Ledger};
 use solex_tests::rpc::RpcClient;
 use solex_tests::scenario::{book, market, market_args, TestMarket, Wallet};
@@ -300,22 +301,10 @@ pub fn placed_id(landed: &Landed) -> u128 {
         .expect("an OrderPlaced event")
 }
 
-/// One side of the chain's book by price level, best first.
-pub fn chain_levels(side: &BookSide) -> Vec<[u64; 2]> {
-    let mut out: Vec<[u64; 2]> = Vec::new();
-    for o in side.orders().iter().rev() {
-        match out.last_mut() {
-            Some(level) if level[0] == o.price => level[1] += o.qty_lots,
-            _ => out.push([o.price, o.qty_lots]),
-        }
-    }
-    out
-}
-
 /// The chain's book of `market`: (event seq, bids, asks).
 pub fn chain_book(chain: &dyn Ledger, market_key: &solex_sdk::Pubkey) -> (u64, Vec<[u64; 2]>, Vec<[u64; 2]>) {
     let m = market(chain, market_key);
-    (m.event_seq, chain_levels(&book(chain, &m.bids)), chain_levels(&book(chain, &m.asks)))
+    (m.event_seq, book_levels(&book(chain, &m.bids), usize::MAX), book_levels(&book(chain, &m.asks), usize::MAX))
 }
 
 /// Waits until the API at `base` has indexed `market` up to `seq`.

@@ -1,0 +1,521 @@
+//! `solex`: trade on a Solex market from a terminal. Transactions are signed with a
+//! Solana keypair file (the `~/.config/solana/id.json` format) and sent to an RPC
+//! URL, like the Solana CLI. Prices are in ticks, quantities in base lots, amounts
+//! in token atoms (`solex market` prints a market's lot and tick sizes).
+//!
+//! Exit codes: 0 done, 1 refused (a program error, decoded) or failed, 2 bad usage.
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solex_sdk::accounts::{book_levels, decode, decode_boxed, decode_trader};
+use solex_sdk::events::SolexEvent;
+use solex_sdk::instructions::{self as ix, MarketKeys};
+use solex_sdk::rpc::RpcClient;
+use solex_sdk::submit::Landed;
+use solex_sdk::{pda, BookSide, Expiry, Instruction, Market, OrderType, PlaceOrderArgs, Pubkey, SelfTradeMode, Side};
+
+#[derive(Parser)]
+#[command(name = "solex", version, about = "Trade on a Solex market, signing with your own keypair")]
+struct Cli {
+    /// JSON-RPC URL of the cluster.
+    #[arg(long, short = 'u', global = true, env = "SOLEX_RPC_URL", default_value = "http://127.0.0.1:8899")]
+    url: String,
+    /// Keypair file that signs and pays (default: the Solana CLI's, ~/.config/solana/id.json).
+    #[arg(long, short = 'k', global = true, env = "SOLEX_KEYPAIR")]
+    keypair: Option<PathBuf>,
+    /// Print one JSON object per command (for scripts) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A market's mints, lot and tick sizes, fees and state.
+    Market { market: String },
+    /// The order book by price level, best first.
+    Book {
+        market: String,
+        #[arg(long, default_value_t = 20)]
+        depth: usize,
+    },
+    /// Your trader account: available and locked balances and open orders.
+    Balances { market: String },
+    /// Creates your trader account on a market.
+    Init {
+        market: String,
+        #[arg(long, default_value_t = 32)]
+        max_orders: u16,
+    },
+    /// Moves tokens from your token account into the market.
+    Deposit {
+        market: String,
+        asset: Asset,
+        amount: u64,
+        /// Token account to pay from (default: your associated token account).
+        #[arg(long)]
+        token_account: Option<String>,
+    },
+    /// Moves available tokens back to your token account.
+    Withdraw {
+        market: String,
+        asset: Asset,
+        amount: u64,
+        #[arg(long)]
+        token_account: Option<String>,
+    },
+    /// Places an order.
+    Place {
+        market: String,
+        side: SideArg,
+        /// Limit price in ticks (for a market order: the worst price accepted).
+        #[arg(long)]
+        price: u64,
+        /// Quantity in base lots.
+        #[arg(long)]
+        qty: u64,
+        #[arg(long, value_enum, default_value_t = TypeArg::Limit)]
+        r#type: TypeArg,
+        #[arg(long, default_value_t = 0)]
+        client_id: u64,
+        /// Most quote atoms to spend (bids) or receive (asks).
+        #[arg(long)]
+        max_quote: Option<u64>,
+        #[arg(long, value_enum, default_value_t = StpArg::CancelResting)]
+        self_trade: StpArg,
+        /// Last slot the order is valid in.
+        #[arg(long)]
+        expire_slot: Option<u64>,
+        /// Most resting orders to match (1..=32).
+        #[arg(long, default_value_t = 32)]
+        max_fills: u8,
+    },
+    /// Cancels one order, by its id (with its side) or by your client id.
+    Cancel {
+        market: String,
+        #[arg(long, conflicts_with = "client_id", requires = "side")]
+        order_id: Option<u128>,
+        #[arg(long)]
+        side: Option<SideArg>,
+        #[arg(long)]
+        client_id: Option<u64>,
+    },
+    /// Cancels all your orders (on one side with --side).
+    CancelAll {
+        market: String,
+        #[arg(long)]
+        side: Option<SideArg>,
+    },
+    /// Pays your available balances to your associated token accounts (created if missing).
+    Settle { market: String },
+    /// Creates a market (you become its authority).
+    CreateMarket {
+        #[arg(long)]
+        base_mint: String,
+        #[arg(long)]
+        quote_mint: String,
+        /// Base atoms per lot.
+        #[arg(long)]
+        lot: u64,
+        /// Quote atoms per tick, per lot.
+        #[arg(long)]
+        tick: u64,
+        #[arg(long, default_value_t = 0)]
+        min_lots: u64,
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        maker_fee_bps: i16,
+        #[arg(long, default_value_t = 0)]
+        taker_fee_bps: i16,
+        /// Distinguishes markets over the same two mints.
+        #[arg(long, default_value_t = 0)]
+        id: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Asset {
+    Base,
+    Quote,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SideArg {
+    Bid,
+    Ask,
+}
+
+impl From<SideArg> for Side {
+    fn from(s: SideArg) -> Side {
+        match s {
+            SideArg::Bid => Side::Bid,
+            SideArg::Ask => Side::Ask,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TypeArg {
+    Limit,
+    PostOnly,
+    PostOnlySlide,
+    Ioc,
+    Fok,
+    Market,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StpArg {
+    CancelResting,
+    CancelTaking,
+    DecrementBoth,
+    Abort,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json_out = cli.json;
+    if let Err(e) = run(cli) {
+        if json_out {
+            println!("{}", json!({"error": format!("{e:#}")}));
+        }
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn address(s: &str, what: &str) -> anyhow::Result<Pubkey> {
+    Pubkey::from_str(s).map_err(|_| anyhow!("{what} {s:?} is not a base58 address"))
+}
+
+fn keypair(path: Option<PathBuf>) -> anyhow::Result<Keypair> {
+    let path = match path {
+        Some(p) => p,
+        None => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".config/solana/id.json"),
+    };
+    solana_keypair::read_keypair_file(&path).map_err(|e| {
+        anyhow!("cannot read keypair file {}: {e} (a JSON array of 64 bytes, as solana-keygen writes)", path.display())
+    })
+}
+
+struct Ctx {
+    rpc: RpcClient,
+    json: bool,
+}
+
+impl Ctx {
+    fn market(&self, s: &str) -> anyhow::Result<(MarketKeys, Market)> {
+        let key = address(s, "market")?;
+        let account = self.rpc.account(&key)?.ok_or_else(|| anyhow!("no account at {key}: not a market"))?;
+        let m: Market = decode(&account.data).map_err(|e| anyhow!("{key} is not a Solex market ({e})"))?;
+        Ok((MarketKeys::from_market(key, &m), m))
+    }
+
+    fn token_program(&self, mint: &Pubkey) -> anyhow::Result<Pubkey> {
+        Ok(self.rpc.account(mint)?.ok_or_else(|| anyhow!("mint {mint} not found"))?.owner)
+    }
+
+    /// Signs, sends and waits, printing progress on stderr; a rejection becomes an
+    /// error naming the program's error code.
+    fn send(&self, ixs: &[Instruction], signer: &Keypair) -> anyhow::Result<Landed> {
+        let started = Instant::now();
+        if !self.json {
+            eprintln!("sending transaction, waiting for confirmation ...");
+        }
+        let landed = self.rpc.submit(ixs, &[signer])?.map_err(|r| anyhow!("the program refused: {}", r.describe()))?;
+        if !self.json {
+            eprintln!("confirmed in {} ms: {}", started.elapsed().as_millis(), landed.signature);
+        }
+        Ok(landed)
+    }
+
+    fn print(&self, value: Value, text: impl FnOnce(&Value) -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{}", text(&value));
+        }
+    }
+}
+
+fn event_json(e: &SolexEvent) -> Value {
+    json!({"kind": e.name(), "seq": e.seq(), "detail": format!("{e:?}")})
+}
+
+fn landed_json(landed: &Landed) -> Value {
+    json!({"signature": landed.signature, "events": landed.events.iter().map(event_json).collect::<Vec<_>>()})
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Ctx { rpc: RpcClient::new(cli.url.clone()), json: cli.json };
+    let signer = || keypair(cli.keypair.clone());
+    match cli.command {
+        Command::Market { market } => {
+            let (keys, m) = ctx.market(&market)?;
+            let v = json!({
+                "market": keys.market.to_string(), "authority": m.authority.to_string(),
+                "base_mint": m.base_mint.to_string(), "quote_mint": m.quote_mint.to_string(),
+                "base_lot_size": m.base_lot_size, "quote_tick_size": m.quote_tick_size,
+                "min_order_lots": m.min_order_lots, "maker_fee_bps": m.maker_fee_bps,
+                "taker_fee_bps": m.taker_fee_bps, "paused": m.paused != 0, "event_seq": m.event_seq,
+            });
+            ctx.print(v, |v| {
+                format!(
+                    "market {}\n  base {} (lot {} atoms)\n  quote {} (tick {} atoms per lot)\n  fees maker {} bps, taker {} bps{}",
+                    v["market"], v["base_mint"], v["base_lot_size"], v["quote_mint"], v["quote_tick_size"],
+                    v["maker_fee_bps"], v["taker_fee_bps"], if v["paused"] == true { "\n  PAUSED" } else { "" }
+                )
+            });
+        }
+        Command::Book { market, depth } => {
+            let (keys, _) = ctx.market(&market)?;
+            let (slot, accounts) = ctx.rpc.multiple_accounts(&[keys.market, keys.bids, keys.asks])?;
+            let data =
+                |i: usize| accounts[i].as_ref().map(|a| a.data.clone()).ok_or_else(|| anyhow!("book account gone"));
+            let m: Market = decode(&data(0)?)?;
+            let bids: Box<BookSide> = decode_boxed(&data(1)?)?;
+            let asks: Box<BookSide> = decode_boxed(&data(2)?)?;
+            let v = json!({"market": keys.market.to_string(), "slot": slot, "seq": m.event_seq,
+                "bids": book_levels(&bids, depth), "asks": book_levels(&asks, depth)});
+            ctx.print(v, |v| {
+                let mut out =
+                    format!("{:>12} {:>12} | {:<12} {:<12}\n", "bid lots", "bid price", "ask price", "ask lots");
+                let (b, a) = (v["bids"].as_array().unwrap(), v["asks"].as_array().unwrap());
+                for i in 0..b.len().max(a.len()) {
+                    let cell = |l: Option<&Value>, k: usize| l.map(|l| l[k].to_string()).unwrap_or_default();
+                    out += &format!(
+                        "{:>12} {:>12} | {:<12} {:<12}\n",
+                        cell(b.get(i), 1),
+                        cell(b.get(i), 0),
+                        cell(a.get(i), 0),
+                        cell(a.get(i), 1)
+                    );
+                }
+                out.trim_end().to_string()
+            });
+        }
+        Command::Balances { market } => {
+            let (keys, _) = ctx.market(&market)?;
+            let owner = signer()?.pubkey();
+            let trader = pda::trader(&keys.market, &owner);
+            let account = ctx
+                .rpc
+                .account(&trader)?
+                .ok_or_else(|| anyhow!("{owner} has no trader account on {}: run `solex init`", keys.market))?;
+            let (t, slots) = decode_trader(&account.data)?;
+            let orders: Vec<Value> = slots
+                .iter()
+                .map(|s| json!({"order_id": s.order_id().to_string(), "side": if s.side() == Side::Bid { "bid" } else { "ask" },
+                    "price": s.price, "client_order_id": s.client_order_id}))
+                .collect();
+            let v = json!({"owner": owner.to_string(), "trader": trader.to_string(),
+                "base_available": t.base_available, "base_locked": t.base_locked,
+                "quote_available": t.quote_available, "quote_locked": t.quote_locked, "open_orders": orders});
+            ctx.print(v, |v| {
+                format!(
+                    "base  available {} locked {}\nquote available {} locked {}\nopen orders: {}",
+                    v["base_available"],
+                    v["base_locked"],
+                    v["quote_available"],
+                    v["quote_locked"],
+                    v["open_orders"].as_array().unwrap().len()
+                )
+            });
+        }
+        Command::Init { market, max_orders } => {
+            let (keys, _) = ctx.market(&market)?;
+            let kp = signer()?;
+            let landed = ctx.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), keys.market, max_orders)], &kp)?;
+            ctx.print(landed_json(&landed), |_| format!("trader account {}", pda::trader(&keys.market, &kp.pubkey())));
+        }
+        Command::Deposit { market, asset, amount, token_account } => {
+            move_funds(&ctx, &signer()?, true, &market, asset, amount, token_account)?
+        }
+        Command::Withdraw { market, asset, amount, token_account } => {
+            move_funds(&ctx, &signer()?, false, &market, asset, amount, token_account)?
+        }
+        Command::Place {
+            market,
+            side,
+            price,
+            qty,
+            r#type,
+            client_id,
+            max_quote,
+            self_trade,
+            expire_slot,
+            max_fills,
+        } => {
+            let (keys, _) = ctx.market(&market)?;
+            let kp = signer()?;
+            let args = PlaceOrderArgs {
+                order_type: match r#type {
+                    TypeArg::Limit => OrderType::Limit,
+                    TypeArg::PostOnly => OrderType::PostOnly,
+                    TypeArg::PostOnlySlide => OrderType::PostOnlySlide,
+                    TypeArg::Ioc => OrderType::ImmediateOrCancel,
+                    TypeArg::Fok => OrderType::FillOrKill,
+                    TypeArg::Market => OrderType::Market,
+                },
+                self_trade: match self_trade {
+                    StpArg::CancelResting => SelfTradeMode::CancelResting,
+                    StpArg::CancelTaking => SelfTradeMode::CancelTaking,
+                    StpArg::DecrementBoth => SelfTradeMode::DecrementBoth,
+                    StpArg::Abort => SelfTradeMode::Abort,
+                },
+                expiry: expire_slot.map(Expiry::Slot).unwrap_or(Expiry::Never),
+                max_quote_atoms: max_quote.unwrap_or(u64::MAX),
+                max_fills,
+                ..PlaceOrderArgs::limit(side.into(), price, qty, client_id)
+            };
+            let landed = ctx.send(&[ix::place_order(kp.pubkey(), &keys, args)], &kp)?;
+            let placed = landed.events.iter().find_map(|e| match e {
+                SolexEvent::OrderPlaced(o) => Some(o.clone()),
+                _ => None,
+            });
+            let placed = placed.ok_or_else(|| anyhow!("no OrderPlaced event in {}", landed.signature))?;
+            let mut v = landed_json(&landed);
+            v["order"] = json!({"order_id": placed.order_id.to_string(), "price": placed.price, "filled_lots": placed.filled_lots,
+                "filled_quote": placed.filled_quote, "taker_fee": placed.taker_fee, "rested_lots": placed.rested_lots,
+                "fills": placed.fills.len()});
+            ctx.print(v, |v| {
+                let o = &v["order"];
+                format!(
+                    "order {} at {}: filled {} lots in {} fills, {} lots resting",
+                    o["order_id"], o["price"], o["filled_lots"], o["fills"], o["rested_lots"]
+                )
+            });
+        }
+        Command::Cancel { market, order_id, side, client_id } => {
+            let (keys, _) = ctx.market(&market)?;
+            let kp = signer()?;
+            let ix = match (order_id, side, client_id) {
+                (Some(id), Some(side), _) => ix::cancel_order(kp.pubkey(), &keys, side.into(), id),
+                (None, _, Some(cid)) => ix::cancel_by_client_id(kp.pubkey(), kp.pubkey(), &keys, cid),
+                _ => bail!("name the order: --order-id ID --side bid|ask, or --client-id N"),
+            };
+            let landed = ctx.send(&[ix], &kp)?;
+            ctx.print(landed_json(&landed), |_| "cancelled".into());
+        }
+        Command::CancelAll { market, side } => {
+            let (keys, _) = ctx.market(&market)?;
+            let kp = signer()?;
+            let ix = ix::cancel_all(kp.pubkey(), kp.pubkey(), &keys, side.map(Side::from), solex::matching::MAX_BATCH);
+            let landed = ctx.send(&[ix], &kp)?;
+            let n: usize = landed
+                .events
+                .iter()
+                .map(|e| match e {
+                    SolexEvent::OrdersCancelled(c) => c.orders.len(),
+                    _ => 0,
+                })
+                .sum();
+            ctx.print(landed_json(&landed), |_| format!("cancelled {n} orders"));
+        }
+        Command::Settle { market } => {
+            let (keys, _) = ctx.market(&market)?;
+            let kp = signer()?;
+            let (bp, qp) = (ctx.token_program(&keys.base_mint)?, ctx.token_program(&keys.quote_mint)?);
+            let (base, quote) = (ata(&kp.pubkey(), &keys.base_mint, &bp), ata(&kp.pubkey(), &keys.quote_mint, &qp));
+            let ixs = [
+                create_ata(&kp.pubkey(), &keys.base_mint, &bp),
+                create_ata(&kp.pubkey(), &keys.quote_mint, &qp),
+                ix::settle_funds(&keys, kp.pubkey(), base, quote, bp, qp),
+            ];
+            let landed = ctx.send(&ixs, &kp)?;
+            ctx.print(landed_json(&landed), |_| format!("settled to {base} and {quote}"));
+        }
+        Command::CreateMarket { base_mint, quote_mint, lot, tick, min_lots, maker_fee_bps, taker_fee_bps, id } => {
+            let kp = signer()?;
+            let (base, quote) = (address(&base_mint, "base mint")?, address(&quote_mint, "quote mint")?);
+            let args = solex::CreateMarketArgs {
+                market_id: id,
+                base_lot_size: lot,
+                quote_tick_size: tick,
+                min_order_lots: min_lots,
+                maker_fee_bps,
+                taker_fee_bps,
+            };
+            let (bids, asks, queue) = (Keypair::new(), Keypair::new(), Keypair::new());
+            let keys = MarketKeys::new(base, quote, id, bids.pubkey(), asks.pubkey(), queue.pubkey());
+            let rent = |len: usize| ctx.rpc.rent_exempt(len).context("getMinimumBalanceForRentExemption");
+            let create = |new: &Keypair, len: usize| -> anyhow::Result<Instruction> {
+                Ok(solex_sdk::instructions::create_program_account(&kp.pubkey(), &new.pubkey(), rent(len)?, len))
+            };
+            let ixs = [
+                create(&bids, BookSide::LEN)?,
+                create(&asks, BookSide::LEN)?,
+                create(&queue, solex_sdk::FillQueue::LEN)?,
+                ix::create_market(
+                    kp.pubkey(),
+                    kp.pubkey(),
+                    &keys,
+                    ctx.token_program(&base)?,
+                    ctx.token_program(&quote)?,
+                    args,
+                ),
+            ];
+            let started = Instant::now();
+            let landed = ctx
+                .rpc
+                .submit(&ixs, &[&kp, &bids, &asks, &queue])?
+                .map_err(|r| anyhow!("the program refused: {}", r.describe()))?;
+            if !ctx.json {
+                eprintln!("confirmed in {} ms: {}", started.elapsed().as_millis(), landed.signature);
+            }
+            let mut v = landed_json(&landed);
+            v["market"] = json!(keys.market.to_string());
+            ctx.print(v, |v| format!("market {}", v["market"].as_str().unwrap()));
+        }
+    }
+    Ok(())
+}
+
+/// Deposit (or withdraw) `amount` atoms of the market's base or quote token.
+fn move_funds(
+    ctx: &Ctx,
+    kp: &Keypair,
+    deposit: bool,
+    market: &str,
+    asset: Asset,
+    amount: u64,
+    token_account: Option<String>,
+) -> anyhow::Result<()> {
+    let (keys, _) = ctx.market(market)?;
+    let mint = match asset {
+        Asset::Base => keys.base_mint,
+        Asset::Quote => keys.quote_mint,
+    };
+    let program = ctx.token_program(&mint)?;
+    let wallet = match token_account {
+        Some(a) => address(&a, "token account")?,
+        None => ata(&kp.pubkey(), &mint, &program),
+    };
+    let ixs = if deposit {
+        vec![ix::deposit(kp.pubkey(), &keys, wallet, mint, program, amount)]
+    } else {
+        vec![create_ata(&kp.pubkey(), &mint, &program), ix::withdraw(kp.pubkey(), &keys, wallet, mint, program, amount)]
+    };
+    let landed = ctx.send(&ixs, kp)?;
+    ctx.print(landed_json(&landed), |_| format!("{} {amount} atoms", if deposit { "deposited" } else { "withdrew" }));
+    Ok(())
+}
+
+fn ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address_with_program_id(owner, mint, token_program)
+}
+
+fn create_ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Instruction {
+    anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        owner,
+        owner,
+        mint,
+        token_program,
+    )
+}
