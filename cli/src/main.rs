@@ -15,6 +15,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solex_sdk::accounts::{book_levels, decode, decode_boxed, decode_trader};
 use solex_sdk::events::SolexEvent;
+use solex_sdk::flow;
 use solex_sdk::instructions::{self as ix, MarketKeys};
 use solex_sdk::rpc::RpcClient;
 use solex_sdk::submit::Landed;
@@ -74,22 +75,25 @@ enum Command {
     /// Places an order.
     Place {
         market: String,
-        side: SideArg,
+        #[arg(value_parser = flow::parse_side)]
+        side: Side,
         /// Limit price in ticks (for a market order: the worst price accepted).
         #[arg(long)]
         price: u64,
         /// Quantity in base lots.
         #[arg(long)]
         qty: u64,
-        #[arg(long, value_enum, default_value_t = TypeArg::Limit)]
-        r#type: TypeArg,
+        /// limit, post-only, post-only-slide, ioc, fok or market.
+        #[arg(long, value_parser = flow::parse_order_type, default_value = "limit")]
+        r#type: OrderType,
         #[arg(long, default_value_t = 0)]
         client_id: u64,
         /// Most quote atoms to spend (bids) or receive (asks).
         #[arg(long)]
         max_quote: Option<u64>,
-        #[arg(long, value_enum, default_value_t = StpArg::CancelResting)]
-        self_trade: StpArg,
+        /// cancel-resting, cancel-taking, decrement-both or abort.
+        #[arg(long, value_parser = flow::parse_self_trade, default_value = "cancel-resting")]
+        self_trade: SelfTradeMode,
         /// Last slot the order is valid in.
         #[arg(long)]
         expire_slot: Option<u64>,
@@ -102,16 +106,16 @@ enum Command {
         market: String,
         #[arg(long, conflicts_with = "client_id", requires = "side")]
         order_id: Option<u128>,
-        #[arg(long)]
-        side: Option<SideArg>,
+        #[arg(long, value_parser = flow::parse_side)]
+        side: Option<Side>,
         #[arg(long)]
         client_id: Option<u64>,
     },
     /// Cancels all your orders (on one side with --side).
     CancelAll {
         market: String,
-        #[arg(long)]
-        side: Option<SideArg>,
+        #[arg(long, value_parser = flow::parse_side)]
+        side: Option<Side>,
     },
     /// Pays your available balances to your associated token accounts (created if missing).
     Settle { market: String },
@@ -143,39 +147,6 @@ enum Command {
 enum Asset {
     Base,
     Quote,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SideArg {
-    Bid,
-    Ask,
-}
-
-impl From<SideArg> for Side {
-    fn from(s: SideArg) -> Side {
-        match s {
-            SideArg::Bid => Side::Bid,
-            SideArg::Ask => Side::Ask,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum TypeArg {
-    Limit,
-    PostOnly,
-    PostOnlySlide,
-    Ioc,
-    Fok,
-    Market,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum StpArg {
-    CancelResting,
-    CancelTaking,
-    DecrementBoth,
-    Abort,
 }
 
 fn main() {
@@ -355,24 +326,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
             let args = PlaceOrderArgs {
-                order_type: match r#type {
-                    TypeArg::Limit => OrderType::Limit,
-                    TypeArg::PostOnly => OrderType::PostOnly,
-                    TypeArg::PostOnlySlide => OrderType::PostOnlySlide,
-                    TypeArg::Ioc => OrderType::ImmediateOrCancel,
-                    TypeArg::Fok => OrderType::FillOrKill,
-                    TypeArg::Market => OrderType::Market,
-                },
-                self_trade: match self_trade {
-                    StpArg::CancelResting => SelfTradeMode::CancelResting,
-                    StpArg::CancelTaking => SelfTradeMode::CancelTaking,
-                    StpArg::DecrementBoth => SelfTradeMode::DecrementBoth,
-                    StpArg::Abort => SelfTradeMode::Abort,
-                },
+                order_type: r#type,
+                self_trade,
                 expiry: expire_slot.map(Expiry::Slot).unwrap_or(Expiry::Never),
                 max_quote_atoms: max_quote.unwrap_or(u64::MAX),
                 max_fills,
-                ..PlaceOrderArgs::limit(side.into(), price, qty, client_id)
+                ..PlaceOrderArgs::limit(side, price, qty, client_id)
             };
             let landed = ctx.send(&[ix::place_order(kp.pubkey(), &keys, args)], &kp)?;
             let placed = landed.events.iter().find_map(|e| match e {
@@ -396,7 +355,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
             let ix = match (order_id, side, client_id) {
-                (Some(id), Some(side), _) => ix::cancel_order(kp.pubkey(), &keys, side.into(), id),
+                (Some(id), Some(side), _) => ix::cancel_order(kp.pubkey(), &keys, side, id),
                 (None, _, Some(cid)) => ix::cancel_by_client_id(kp.pubkey(), kp.pubkey(), &keys, cid),
                 _ => bail!("name the order: --order-id ID --side bid|ask, or --client-id N"),
             };
@@ -406,7 +365,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CancelAll { market, side } => {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
-            let ix = ix::cancel_all(kp.pubkey(), kp.pubkey(), &keys, side.map(Side::from), solex::matching::MAX_BATCH);
+            let ix = ix::cancel_all(kp.pubkey(), kp.pubkey(), &keys, side, solex::matching::MAX_BATCH);
             let landed = ctx.send(&[ix], &kp)?;
             let n: usize = landed
                 .events
@@ -422,14 +381,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
             let (bp, qp) = (ctx.token_program(&keys.base_mint)?, ctx.token_program(&keys.quote_mint)?);
-            let (base, quote) = (ata(&kp.pubkey(), &keys.base_mint, &bp), ata(&kp.pubkey(), &keys.quote_mint, &qp));
-            let ixs = [
-                create_ata(&kp.pubkey(), &keys.base_mint, &bp),
-                create_ata(&kp.pubkey(), &keys.quote_mint, &qp),
-                ix::settle_funds(&keys, kp.pubkey(), base, quote, bp, qp),
-            ];
-            let landed = ctx.send(&ixs, &kp)?;
-            ctx.print(landed_json(&landed), |_| format!("settled to {base} and {quote}"));
+            let landed = ctx.send(&flow::settle(&kp.pubkey(), &keys, bp, qp), &kp)?;
+            ctx.print(landed_json(&landed), |_| "settled to your associated token accounts".into());
         }
         Command::CreateMarket { base_mint, quote_mint, lot, tick, min_lots, maker_fee_bps, taker_fee_bps, id } => {
             let kp = signer()?;
@@ -493,29 +446,9 @@ fn move_funds(
         Asset::Quote => keys.quote_mint,
     };
     let program = ctx.token_program(&mint)?;
-    let wallet = match token_account {
-        Some(a) => address(&a, "token account")?,
-        None => ata(&kp.pubkey(), &mint, &program),
-    };
-    let ixs = if deposit {
-        vec![ix::deposit(kp.pubkey(), &keys, wallet, mint, program, amount)]
-    } else {
-        vec![create_ata(&kp.pubkey(), &mint, &program), ix::withdraw(kp.pubkey(), &keys, wallet, mint, program, amount)]
-    };
+    let wallet = token_account.map(|a| address(&a, "token account")).transpose()?;
+    let ixs = flow::move_funds(deposit, &kp.pubkey(), &keys, mint, program, wallet, amount);
     let landed = ctx.send(&ixs, kp)?;
     ctx.print(landed_json(&landed), |_| format!("{} {amount} atoms", if deposit { "deposited" } else { "withdrew" }));
     Ok(())
-}
-
-fn ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
-    anchor_spl::associated_token::get_associated_token_address_with_program_id(owner, mint, token_program)
-}
-
-fn create_ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Instruction {
-    anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-        owner,
-        owner,
-        mint,
-        token_program,
-    )
 }

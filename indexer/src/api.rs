@@ -7,7 +7,7 @@ use std::str::FromStr;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -30,8 +30,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Self { status: StatusCode::BAD_REQUEST, code, message: message.into() }
+    }
+
+    pub(crate) fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self { status: StatusCode::NOT_FOUND, code, message: message.into() }
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: message.into() }
     }
 }
 
@@ -248,6 +256,8 @@ pub struct App {
     /// The book cache (None: books are read from PostgreSQL).
     pub cache: Option<redis::aio::ConnectionManager>,
     pub metrics: Arc<Metrics>,
+    /// The cluster, for the transaction API (None: it answers "unavailable").
+    pub rpc: Option<Arc<solex_sdk::rpc::RpcClient>>,
 }
 
 /// The order book aggregated by price level, best first, with the market sequence
@@ -393,6 +403,13 @@ pub const ROUTES: &[&str] = &[
     "/traders/{owner}/fills",
     "/traders/{owner}/balances",
     "/metrics",
+    "/tx/place",
+    "/tx/cancel",
+    "/tx/cancel-all",
+    "/tx/deposit",
+    "/tx/withdraw",
+    "/tx/settle",
+    "/tx/send",
     "/openapi.json",
     "/ws",
 ];
@@ -419,6 +436,13 @@ pub fn router(app: App) -> Router {
         .route("/traders/{owner}/fills", get(trader_fills))
         .route("/traders/{owner}/balances", get(trader_balances))
         .route("/metrics", get(metrics))
+        .route("/tx/place", post(crate::txapi::place))
+        .route("/tx/cancel", post(crate::txapi::cancel))
+        .route("/tx/cancel-all", post(crate::txapi::cancel_all))
+        .route("/tx/deposit", post(crate::txapi::deposit))
+        .route("/tx/withdraw", post(crate::txapi::withdraw))
+        .route("/tx/settle", post(crate::txapi::settle))
+        .route("/tx/send", post(crate::txapi::send))
         .fallback(not_found)
         // Read-only public data: any origin may read it from a browser.
         .layer(tower_http::cors::CorsLayer::permissive())
@@ -448,7 +472,8 @@ mod tests {
         // Every documented error code is one the API returns.
         for code in doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"].as_array().unwrap() {
             let code = code.as_str().unwrap();
-            assert!(include_str!("api.rs").contains(&format!("\"{code}\"")), "{code} is not returned by the API");
+            let sources = [include_str!("api.rs"), include_str!("txapi.rs")];
+            assert!(sources.iter().any(|s| s.contains(&format!("\"{code}\""))), "{code} is not returned by the API");
         }
     }
 }

@@ -8,4 +8,5 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod service;
+pub mod txapi;
 pub mod ws;

@@ -40,7 +40,7 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
         tokio::spawn(crate::live::run_publisher(c.clone()));
     }
     let hub = client.map(crate::ws::Hub::start);
-    let app = api::App { db: pool.clone(), hub, cache, metrics: metrics.clone() };
+    let app = api::App { db: pool.clone(), hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
     let server = tokio::spawn(api::serve(config.api_addr, app));
     let wake = Arc::new(tokio::sync::Notify::new());
     let (_stop_on_exit, stopped) = tokio::sync::watch::channel(false);

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod errors;
 pub mod events;
+pub mod flow;
 pub mod instructions;
 pub mod pda;
 pub mod rpc;

@@ -59,7 +59,13 @@ impl RpcClient {
     pub fn submit(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxResult, RpcError> {
         let payer = signers[0].pubkey();
         let tx = Transaction::new_signed_with_payer(ixs, Some(&payer), signers, self.latest_blockhash()?);
-        let signature = match self.send_transaction(&tx) {
+        self.relay(&tx)
+    }
+
+    /// Sends a transaction someone else signed (a wallet), waits for this client's
+    /// commitment, and reads it back, as `submit` does.
+    pub fn relay(&self, tx: &Transaction) -> Result<TxResult, RpcError> {
+        let signature = match self.send_transaction(tx) {
             Ok(sig) => sig,
             Err(e @ RpcError::Rpc { .. }) if e.preflight_error().is_some() => {
                 let RpcError::Rpc { message, data, .. } = &e else { unreachable!() };

@@ -106,6 +106,18 @@ pub async fn get(base: &str, path: &str) -> (u16, Value) {
     .unwrap()
 }
 
+/// POST a JSON body to `base + path`: (status, JSON body), for any status.
+pub async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let url = format!("{base}{path}");
+    tokio::task::spawn_blocking(move || match ureq::post(&url).send_json(body) {
+        Ok(r) => (r.status(), r.into_json::<Value>().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
+        Err(e) => panic!("{url}: {e}"),
+    })
+    .await
+    .unwrap()
+}
+
 /// Serves the API of `app` on a free local port; returns its base URL.
 pub async fn serve(app: solex_indexer::api::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -119,7 +131,7 @@ pub async fn app(db: sqlx::PgPool) -> solex_indexer::api::App {
     let client = redis::Client::open(redis_url()).unwrap();
     let cache = redis::aio::ConnectionManager::new(client.clone()).await.expect("Redis reachable");
     let hub = Some(solex_indexer::ws::Hub::start(client));
-    solex_indexer::api::App { db, hub, cache: Some(cache), metrics: Default::default() }
+    solex_indexer::api::App { db, hub, cache: Some(cache), metrics: Default::default(), rpc: None }
 }
 
 pub struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
