@@ -2,9 +2,10 @@
 # The main job: a local Solex exchange. Sets up the toolchain if needed, builds the
 # program, starts solana-test-validator with it deployed on 127.0.0.1:8899 (or free
 # ports if taken), creates a demo market with two funded wallets and a first trade,
-# starts the crank (solex-crank) to settle it and the indexer (solex-indexer: REST
-# and WebSocket APIs on 127.0.0.1:8080, database solex_localnet), prints every
-# address and keypair file, and runs until Ctrl-C.
+# starts the crank (solex-crank) to settle it and the indexer (solex-indexer: REST,
+# WebSocket and transaction APIs on 127.0.0.1:8080, database solex_localnet), runs
+# a market-making bot and a taker bot so trades flow at once, prints every address
+# and keypair file, and runs until Ctrl-C.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"

@@ -1,7 +1,8 @@
 //! The local exchange: a solana-test-validator with the Solex program deployed,
-//! a demo market over two fresh mints, and two funded demo wallets whose keypair
-//! files it writes. Prints the addresses and runs until Ctrl-C, then stops the
-//! validator and removes its ledger.
+//! a demo market over two fresh mints, two funded demo wallets whose keypair
+//! files it writes, the crank, the indexer (REST, WebSocket and transaction APIs),
+//! and two bots trading on the market (a market maker and a taker). Prints the
+//! addresses and runs until Ctrl-C, then stops everything and removes the ledger.
 //!
 //!     scripts/localnet.sh
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -114,11 +115,24 @@ fn main() {
         "  indexer        pid {}; REST http://127.0.0.1:8080/markets (docs: /openapi.json), WebSocket ws://127.0.0.1:8080/ws",
         indexer.id()
     );
-    println!("Ctrl-C stops the validator.");
-
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    // The bots: the maker requotes every second, the taker trades every 1.5 s.
+    let taker_deposit = [m.deposit_ix(taker, k.base_mint, 100_000_000_000)];
+    chain.send(&taker_deposit, &[&taker.keypair]).expect("taker base deposit");
+    std::thread::scope(|scope| {
+        let url = validator.rpc_url();
+        let (m, maker, taker) = (&m, &wallets[0].2, &wallets[1].2);
+        let (s1, s2) = (stop.clone(), stop.clone());
+        let u1 = url.clone();
+        scope.spawn(move || {
+            solex_tests::bots::market_maker(u1, m, maker, 10_000, std::time::Duration::from_secs(1), s1)
+        });
+        scope.spawn(move || solex_tests::bots::taker(url, m, taker, std::time::Duration::from_millis(1500), s2));
+        println!("  bots           market maker ({}) and taker ({}) trading", maker.pubkey(), taker.pubkey());
+        println!("Ctrl-C stops everything.");
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
     eprintln!("stopping ...");
     // SIGTERM: the crank finishes its in-flight transaction and exits.
     for child in [&mut crank, &mut indexer] {
