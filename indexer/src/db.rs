@@ -46,6 +46,7 @@ pub async fn store<'e>(
 ) -> anyhow::Result<Vec<(&'e StoredEvent, Changes)>> {
     let mut tx = pool.begin().await?;
     let mut inserted = Vec::new();
+    let mut lookups = derive::Lookups::default();
     for e in events {
         let done = sqlx::query(
             "INSERT INTO events (market, seq, kind, signature, slot, block_time, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -61,7 +62,7 @@ pub async fn store<'e>(
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            inserted.push((e, derive::apply(&mut tx, e).await?));
+            inserted.push((e, derive::apply(&mut tx, e, &mut lookups).await?));
         }
     }
     if let Some((signature, slot)) = cursor {
@@ -145,9 +146,10 @@ async fn rederive(tx: &mut Transaction<'_, Postgres>, market: Option<&str>) -> a
     .fetch_all(&mut **tx)
     .await?;
     let n = rows.len() as u64;
+    let mut lookups = derive::Lookups::default();
     for (market, seq, signature, slot, block_time, data) in rows {
         let kind = decode_event(&data)?.name();
-        derive::apply(tx, &StoredEvent { market, seq, kind, signature, slot, block_time, data }).await?;
+        derive::apply(tx, &StoredEvent { market, seq, kind, signature, slot, block_time, data }, &mut lookups).await?;
     }
     Ok(n)
 }

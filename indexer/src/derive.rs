@@ -5,7 +5,7 @@
 //! log and everything derived from it commit together. Balances are replayed with
 //! the program's own arithmetic (`solex::state::Market`), so the indexer agrees with
 //! the chain by construction rather than by a second implementation.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
@@ -103,6 +103,15 @@ impl Delta {
     }
 }
 
+/// What `apply` looks up and may keep across the events of one database
+/// transaction: a market's terms never change, nor does a trader's owner.
+#[derive(Default)]
+pub struct Lookups {
+    terms: HashMap<String, Terms>,
+    /// (market, trader) -> owner.
+    owners: HashMap<(String, String), String>,
+}
+
 struct Ctx<'t, 'c> {
     tx: &'t mut Transaction<'c, Postgres>,
     e: &'t StoredEvent,
@@ -112,9 +121,10 @@ struct Ctx<'t, 'c> {
     /// Book levels touched: (side, price).
     levels: BTreeSet<(u8, u64)>,
     changes: Changes,
-    owners: BTreeMap<String, String>,
+    lookups: &'t mut Lookups,
 }
 
+#[derive(Clone)]
 struct Terms {
     market: Market,
     base_mint: String,
@@ -122,6 +132,9 @@ struct Terms {
 
 impl Ctx<'_, '_> {
     async fn terms(&mut self) -> anyhow::Result<Terms> {
+        if let Some(t) = self.lookups.terms.get(&self.market) {
+            return Ok(t.clone());
+        }
         let (lot, tick, maker, taker, base_mint): (i64, i64, i16, i16, String) = sqlx::query_as(
             "SELECT base_lot_size, quote_tick_size, maker_fee_bps, taker_fee_bps, base_mint FROM markets WHERE market = $1",
         )
@@ -129,11 +142,14 @@ impl Ctx<'_, '_> {
         .fetch_optional(&mut **self.tx)
         .await?
         .ok_or_else(|| anyhow!("event {} of a market never created", self.e.seq))?;
-        Ok(Terms { market: market_terms(lot as u64, tick as u64, maker, taker), base_mint })
+        let terms = Terms { market: market_terms(lot as u64, tick as u64, maker, taker), base_mint };
+        self.lookups.terms.insert(self.market.clone(), terms.clone());
+        Ok(terms)
     }
 
     async fn owner(&mut self, trader: &str) -> anyhow::Result<String> {
-        if let Some(o) = self.owners.get(trader) {
+        let key = (self.market.clone(), trader.to_string());
+        if let Some(o) = self.lookups.owners.get(&key) {
             return Ok(o.clone());
         }
         let owner: String = sqlx::query_scalar("SELECT owner FROM traders WHERE market = $1 AND trader = $2")
@@ -142,7 +158,7 @@ impl Ctx<'_, '_> {
             .fetch_optional(&mut **self.tx)
             .await?
             .ok_or_else(|| anyhow!("trader {trader} never created"))?;
-        self.owners.insert(trader.to_string(), owner.clone());
+        self.lookups.owners.insert(key, owner.clone());
         Ok(owner)
     }
 
@@ -461,8 +477,13 @@ impl Ctx<'_, '_> {
 }
 
 /// Folds one newly stored event into the derived tables (in the caller's
-/// transaction) and returns what it changed for the live feed.
-pub async fn apply(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyhow::Result<Changes> {
+/// transaction) and returns what it changed for the live feed. `lookups` may be
+/// shared by the events of one database transaction.
+pub async fn apply(
+    tx: &mut Transaction<'_, Postgres>,
+    e: &StoredEvent,
+    lookups: &mut Lookups,
+) -> anyhow::Result<Changes> {
     let event = decode_event(&e.data)?;
     let mut ctx = Ctx {
         tx,
@@ -471,7 +492,7 @@ pub async fn apply(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent) -> anyho
         deltas: BTreeMap::new(),
         levels: BTreeSet::new(),
         changes: Changes::default(),
-        owners: BTreeMap::new(),
+        lookups,
     };
     match &event {
         SolexEvent::MarketCreated(m) => {
