@@ -33,6 +33,9 @@ struct Cli {
     /// Print one JSON object per command (for scripts) instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The indexer's API, for history (trades, orders).
+    #[arg(long, global = true, env = "SOLEX_API_URL", default_value = "http://127.0.0.1:8080")]
+    api: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,6 +49,21 @@ enum Command {
         market: String,
         #[arg(long, default_value_t = 20)]
         depth: usize,
+    },
+    /// Recent trades, newest first (from the indexer API).
+    Trades {
+        market: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Your orders with their status, newest first (from the indexer API).
+    Orders {
+        market: String,
+        /// open, done or all.
+        #[arg(long, default_value = "all")]
+        status: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
     },
     /// Your trader account: available and locked balances and open orders.
     Balances { market: String },
@@ -178,9 +196,25 @@ fn keypair(path: Option<PathBuf>) -> anyhow::Result<Keypair> {
 struct Ctx {
     rpc: RpcClient,
     json: bool,
+    api: String,
 }
 
 impl Ctx {
+    /// GET from the indexer API; its JSON errors become messages.
+    fn api_get(&self, path: &str) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.api.trim_end_matches('/'));
+        match ureq::get(&url).call() {
+            Ok(r) => Ok(r.into_json()?),
+            Err(ureq::Error::Status(status, r)) => {
+                let body: Value = r.into_json().unwrap_or_default();
+                bail!("the indexer API answered {status} {}: {}", body["code"], body["message"])
+            }
+            Err(e) => {
+                bail!("cannot reach the indexer API at {} ({e}); start `solex-indexer run` or pass --api", self.api)
+            }
+        }
+    }
+
     fn market(&self, s: &str) -> anyhow::Result<(MarketKeys, Market)> {
         let key = address(s, "market")?;
         let account = self.rpc.account(&key)?.ok_or_else(|| anyhow!("no account at {key}: not a market"))?;
@@ -224,7 +258,7 @@ fn landed_json(landed: &Landed) -> Value {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let ctx = Ctx { rpc: RpcClient::new(cli.url.clone()), json: cli.json };
+    let ctx = Ctx { rpc: RpcClient::new(cli.url.clone()), json: cli.json, api: cli.api.clone() };
     let signer = || keypair(cli.keypair.clone());
     match cli.command {
         Command::Market { market } => {
@@ -269,6 +303,60 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
                 out.trim_end().to_string()
+            });
+        }
+        Command::Trades { market, limit } => {
+            let market = address(&market, "market")?;
+            let v = ctx.api_get(&format!("/markets/{market}/trades?limit={limit}"))?;
+            ctx.print(v, |v| {
+                let rows: Vec<String> = v["trades"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        format!(
+                            "{:>8} {:<4} {:>10} x {:<8} slot {}",
+                            t["fill_seq"],
+                            t["taker_side"].as_str().unwrap_or(""),
+                            t["price"],
+                            t["qty_lots"],
+                            t["slot"]
+                        )
+                    })
+                    .collect();
+                if rows.is_empty() {
+                    "no trades".into()
+                } else {
+                    rows.join("\n")
+                }
+            });
+        }
+        Command::Orders { market, status, limit } => {
+            let market = address(&market, "market")?;
+            let owner = signer()?.pubkey();
+            let v = ctx.api_get(&format!("/traders/{owner}/orders?market={market}&status={status}&limit={limit}"))?;
+            ctx.print(v, |v| {
+                let rows: Vec<String> = v["orders"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|o| {
+                        format!(
+                            "{} {:<4} {:>10} filled {}/{} {}",
+                            o["order_id"].as_str().unwrap_or(""),
+                            o["side"].as_str().unwrap_or(""),
+                            o["price"],
+                            o["filled_lots"],
+                            o["qty_lots"],
+                            o["status"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                if rows.is_empty() {
+                    "no orders".into()
+                } else {
+                    rows.join("\n")
+                }
             });
         }
         Command::Balances { market } => {

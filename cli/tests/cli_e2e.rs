@@ -127,6 +127,32 @@ fn a_wallet_trades_from_the_terminal() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("bid price"));
 
+    // History from the indexer API: index the chain into a throwaway database and
+    // serve the API; the wallet's two orders are there, cancelled, and no trades.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let name = format!("solex_cli_test_{}", std::process::id());
+    let api = rt.block_on(async {
+        use solex_indexer::{api, db, ingest};
+        let pool = db::connect(&db::create_database(&db::test_server_url(), &name).await.unwrap()).await.unwrap();
+        db::migrate(&pool).await.unwrap();
+        let rpc = std::sync::Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
+        ingest::backfill(rpc, &pool, solex::ID, None, None).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = api::App { db: pool, hub: None, cache: None, metrics: Default::default(), rpc: None };
+        tokio::spawn(async move { axum_serve(listener, app).await });
+        base
+    });
+    let with_api = |args: &[&str]| cli.json(&[args, &["--api", &api]].concat());
+    let orders = with_api(&["orders", &market]);
+    let statuses: Vec<&str> =
+        orders["orders"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["cancelled", "cancelled"], "{orders}");
+    assert_eq!(with_api(&["trades", &market])["trades"], serde_json::json!([]));
+    let unreachable = cli.fails(&["trades", &market, "--api", "http://127.0.0.1:9"], 1);
+    assert!(unreachable.contains("cannot reach the indexer API"), "{unreachable}");
+    rt.block_on(solex_indexer::db::drop_database(&solex_indexer::db::test_server_url(), &name)).unwrap();
+
     // Bad input: a clear message and a non-zero exit, nothing sent.
     assert!(cli.fails(&["book", "not-a-market"], 1).contains("is not a base58 address"));
     assert!(cli.fails(&["book", &wallet.pubkey().to_string()], 1).contains("is not a Solex market"));
@@ -136,4 +162,8 @@ fn a_wallet_trades_from_the_terminal() {
     assert!(missing.fails(&["init", &market], 1).contains("cannot read keypair file"));
     let err = cli.fails(&["withdraw", &market, "quote", "1"], 1);
     assert!(err.contains("InsufficientFunds"), "{err}");
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: solex_indexer::api::App) {
+    solex_indexer::api::serve_on(listener, app).await.unwrap();
 }

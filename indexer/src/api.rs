@@ -452,6 +452,11 @@ pub fn router(app: App) -> Router {
 pub async fn serve(addr: std::net::SocketAddr, app: App) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "REST API listening");
+    serve_on(listener, app).await
+}
+
+/// Serves the API on a bound listener (tests bind port 0 and read the address).
+pub async fn serve_on(listener: tokio::net::TcpListener, app: App) -> anyhow::Result<()> {
     axum::serve(listener, router(app)).await?;
     Ok(())
 }

@@ -122,7 +122,7 @@ pub async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
 pub async fn serve(app: solex_indexer::api::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, solex_indexer::api::router(app)).await });
+    tokio::spawn(solex_indexer::api::serve_on(listener, app));
     base
 }
 
