@@ -228,12 +228,13 @@ impl Ctx {
 
     /// Signs, sends and waits, printing progress on stderr; a rejection becomes an
     /// error naming the program's error code.
-    fn send(&self, ixs: &[Instruction], signer: &Keypair) -> anyhow::Result<Landed> {
+    /// `signers[0]` pays.
+    fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> anyhow::Result<Landed> {
         let started = Instant::now();
         if !self.json {
             eprintln!("sending transaction, waiting for confirmation ...");
         }
-        let landed = self.rpc.submit(ixs, &[signer])?.map_err(|r| anyhow!("the program refused: {}", r.describe()))?;
+        let landed = self.rpc.submit(ixs, signers)?.map_err(|r| anyhow!("the program refused: {}", r.describe()))?;
         if !self.json {
             eprintln!("confirmed in {} ms: {}", started.elapsed().as_millis(), landed.signature);
         }
@@ -390,7 +391,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init { market, max_orders } => {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
-            let landed = ctx.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), keys.market, max_orders)], &kp)?;
+            let landed = ctx.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), keys.market, max_orders)], &[&kp])?;
             ctx.print(landed_json(&landed), |_| format!("trader account {}", pda::trader(&keys.market, &kp.pubkey())));
         }
         Command::Deposit { market, asset, amount, token_account } => {
@@ -421,7 +422,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_fills,
                 ..PlaceOrderArgs::limit(side, price, qty, client_id)
             };
-            let landed = ctx.send(&[ix::place_order(kp.pubkey(), &keys, args)], &kp)?;
+            let landed = ctx.send(&[ix::place_order(kp.pubkey(), &keys, args)], &[&kp])?;
             let placed = landed.events.iter().find_map(|e| match e {
                 SolexEvent::OrderPlaced(o) => Some(o.clone()),
                 _ => None,
@@ -447,14 +448,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, _, Some(cid)) => ix::cancel_by_client_id(kp.pubkey(), kp.pubkey(), &keys, cid),
                 _ => bail!("name the order: --order-id ID --side bid|ask, or --client-id N"),
             };
-            let landed = ctx.send(&[ix], &kp)?;
+            let landed = ctx.send(&[ix], &[&kp])?;
             ctx.print(landed_json(&landed), |_| "cancelled".into());
         }
         Command::CancelAll { market, side } => {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
             let ix = ix::cancel_all(kp.pubkey(), kp.pubkey(), &keys, side, solex::matching::MAX_BATCH);
-            let landed = ctx.send(&[ix], &kp)?;
+            let landed = ctx.send(&[ix], &[&kp])?;
             let n: usize = landed
                 .events
                 .iter()
@@ -469,7 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (keys, _) = ctx.market(&market)?;
             let kp = signer()?;
             let (bp, qp) = (ctx.token_program(&keys.base_mint)?, ctx.token_program(&keys.quote_mint)?);
-            let landed = ctx.send(&flow::settle(&kp.pubkey(), &keys, bp, qp), &kp)?;
+            let landed = ctx.send(&flow::settle(&kp.pubkey(), &keys, bp, qp), &[&kp])?;
             ctx.print(landed_json(&landed), |_| "settled to your associated token accounts".into());
         }
         Command::CreateMarket { base_mint, quote_mint, lot, tick, min_lots, maker_fee_bps, taker_fee_bps, id } => {
@@ -502,14 +503,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     args,
                 ),
             ];
-            let started = Instant::now();
-            let landed = ctx
-                .rpc
-                .submit(&ixs, &[&kp, &bids, &asks, &queue])?
-                .map_err(|r| anyhow!("the program refused: {}", r.describe()))?;
-            if !ctx.json {
-                eprintln!("confirmed in {} ms: {}", started.elapsed().as_millis(), landed.signature);
-            }
+            let landed = ctx.send(&ixs, &[&kp, &bids, &asks, &queue])?;
             let mut v = landed_json(&landed);
             v["market"] = json!(keys.market.to_string());
             ctx.print(v, |v| format!("market {}", v["market"].as_str().unwrap()));
@@ -536,7 +530,7 @@ fn move_funds(
     let program = ctx.token_program(&mint)?;
     let wallet = token_account.map(|a| address(&a, "token account")).transpose()?;
     let ixs = flow::move_funds(deposit, &kp.pubkey(), &keys, mint, program, wallet, amount);
-    let landed = ctx.send(&ixs, kp)?;
+    let landed = ctx.send(&ixs, &[kp])?;
     ctx.print(landed_json(&landed), |_| format!("{} {amount} atoms", if deposit { "deposited" } else { "withdrew" }));
     Ok(())
 }

@@ -8,10 +8,7 @@ use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    solex_sdk::logging::init();
     if let Err(e) = run().await {
         eprintln!("solex-crank: {e:#}");
         std::process::exit(1);

@@ -41,10 +41,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    solex_sdk::logging::init();
     if let Err(e) = run(Cli::parse()).await {
         eprintln!("solex-indexer: {e:#}");
         std::process::exit(1);

@@ -102,13 +102,15 @@ async fn chain(rpc: Arc<RpcClient>, market: Pubkey) -> Result<Chain, ApiError> {
         let not_market = || ApiError::not_found("unknown_market", format!("{market} is not a Solex market"));
         let account = rpc.account(&market).map_err(chain_error)?.ok_or_else(not_market)?;
         let m: Market = decode(&account.data).map_err(|_| not_market())?;
-        let program = |mint: &Pubkey| -> Result<Pubkey, ApiError> {
-            Ok(rpc.account(mint).map_err(chain_error)?.ok_or_else(|| ApiError::unavailable("mint not found"))?.owner)
+        // Each mint's token program is its owner: both mints in one call.
+        let (_, mints) = rpc.multiple_accounts(&[m.base_mint, m.quote_mint]).map_err(chain_error)?;
+        let program = |i: usize| -> Result<Pubkey, ApiError> {
+            Ok(mints[i].as_ref().ok_or_else(|| ApiError::unavailable("mint not found"))?.owner)
         };
         Ok(Chain {
             keys: MarketKeys::from_market(market, &m),
-            base_program: program(&m.base_mint)?,
-            quote_program: program(&m.quote_mint)?,
+            base_program: program(0)?,
+            quote_program: program(1)?,
             blockhash: rpc.latest_blockhash().map_err(chain_error)?,
         })
     })

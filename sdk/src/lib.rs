@@ -7,6 +7,8 @@ pub mod errors;
 pub mod events;
 pub mod flow;
 pub mod instructions;
+#[cfg(feature = "service")]
+pub mod logging;
 pub mod pda;
 pub mod rpc;
 pub mod submit;

@@ -95,9 +95,14 @@ pub fn create_market_ixs(
     // Each mint's token program is whichever program owns it (Token or Token-2022).
     let program_of = |mint: &Pubkey| ledger.owner(mint).unwrap_or(TOKEN_PROGRAM);
     let ixs = vec![
-        create_account_ix(ledger, &payer.pubkey(), &bids.pubkey(), BookSide::LEN, &solex::ID),
-        create_account_ix(ledger, &payer.pubkey(), &asks.pubkey(), BookSide::LEN, &solex::ID),
-        create_account_ix(ledger, &payer.pubkey(), &queue.pubkey(), FillQueue::LEN, &solex::ID),
+        ix::create_program_account(&payer.pubkey(), &bids.pubkey(), ledger.rent_exempt(BookSide::LEN), BookSide::LEN),
+        ix::create_program_account(&payer.pubkey(), &asks.pubkey(), ledger.rent_exempt(BookSide::LEN), BookSide::LEN),
+        ix::create_program_account(
+            &payer.pubkey(),
+            &queue.pubkey(),
+            ledger.rent_exempt(FillQueue::LEN),
+            FillQueue::LEN,
+        ),
         ix::create_market(payer.pubkey(), *authority, &keys, program_of(&base_mint), program_of(&quote_mint), args),
     ];
     (keys, [bids, asks, queue], ixs)

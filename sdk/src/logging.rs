@@ -1,0 +1,8 @@
+//! The services' log setup (feature `service`): tracing to stderr, filtered by
+//! `RUST_LOG` (default `info`).
+pub fn init() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+}
