@@ -159,6 +159,24 @@ pub struct Wallet {
     pub quote: Pubkey,
 }
 
+// Test keypairs are cloned freely (a bot thread gets its own copy).
+impl Clone for Wallet {
+    fn clone(&self) -> Self {
+        Self { keypair: self.keypair.insecure_clone(), base: self.base, quote: self.quote }
+    }
+}
+
+impl Clone for TestMarket {
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys,
+            mint_authority: self.mint_authority.insecure_clone(),
+            base_program: self.base_program,
+            quote_program: self.quote_program,
+        }
+    }
+}
+
 impl Wallet {
     pub fn pubkey(&self) -> Pubkey {
         self.keypair.pubkey()
@@ -252,6 +270,10 @@ impl TestMarket {
     pub fn assert_conserved(&self, ledger: &dyn Ledger, wallets: &[&Wallet]) {
         let (mut base, mut quote) = (0i128, 0i128);
         for w in wallets {
+            // A closed trader account held nothing when it closed.
+            if ledger.account_data(&pda::trader(&self.keys.market, &w.pubkey())).is_none() {
+                continue;
+            }
             let t = trader_account(ledger, &self.keys.market, &w.pubkey());
             base += (t.base_available + t.base_locked) as i128;
             quote += (t.quote_available + t.quote_locked) as i128;
@@ -312,6 +334,43 @@ impl Snapshot {
         for (key, data, lamports) in &self.0 {
             assert!(ledger.account_data(key) == *data, "account {key} data changed");
             assert_eq!(ledger.lamports(key), *lamports, "account {key} lamports changed");
+        }
+    }
+}
+
+/// What refused a transaction, by name, proving it is a defined error: a Solex
+/// error (`WouldCross`), an Anchor framework error the program logged by number
+/// (`anchor ConstraintSeeds`), a token program's error that a CPI returned
+/// (`token error 1`), or the runtime's (`runtime MissingRequiredSignature`). Panics
+/// on a custom code nobody defined.
+pub fn refusal(r: &crate::ledger::Rejected) -> String {
+    let logs = r.logs.join("\n");
+    // The innermost failure is logged first.
+    let failed = r.logs.iter().find(|l| l.contains(" failed: ")).and_then(|l| l.split(' ').nth(1)).unwrap_or("");
+    match r.custom_code {
+        Some(code) if failed == solex::ID.to_string() && code >= 6000 => {
+            format!(
+                "{:?}",
+                solex_sdk::errors::solex_error(code).unwrap_or_else(|| panic!("undefined code {code}\n{logs}"))
+            )
+        }
+        Some(code) if failed == solex::ID.to_string() => {
+            assert!(logs.contains(&format!("Error Number: {code}.")), "code {code} is not an Anchor error\n{logs}");
+            let name = logs.split("Error Code: ").nth(1).and_then(|s| s.split('.').next()).unwrap_or("?");
+            format!("anchor {name}")
+        }
+        Some(code) if failed == TOKEN_PROGRAM.to_string() || failed == spl_token_2022_interface::ID.to_string() => {
+            format!("token error {code}")
+        }
+        Some(code) => panic!("custom code {code} from an unexpected program {failed:?}\n{logs}"),
+        // "InstructionError(0, MissingAccount)" or "AccountNotFound": the error's name.
+        None => {
+            let e = r
+                .error
+                .strip_prefix("InstructionError(")
+                .and_then(|e| e.split_once(", "))
+                .map_or(&r.error[..], |(_, e)| e);
+            format!("runtime {}", e.split(['(', ')', ' ', ':']).next().unwrap_or("?"))
         }
     }
 }
