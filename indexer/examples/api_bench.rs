@@ -194,7 +194,7 @@ async fn main() {
 
     // 3. WebSocket fan-out: messages published on the market's trades channel reach every subscriber.
     let client = redis::Client::open(redis_url()).unwrap();
-    let mut publisher = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let mut publisher = solex_indexer::live::connect(&client).await.unwrap();
     let epoch = Instant::now();
     println!("| WebSocket fan-out ({FANOUT_MESSAGES} messages at 1,000/s) | deliveries | deliveries/s | p50 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -443,10 +443,29 @@ pub fn router(app: App) -> Router {
         .route("/tx/withdraw", post(crate::txapi::withdraw))
         .route("/tx/settle", post(crate::txapi::settle))
         .route("/tx/send", post(crate::txapi::send))
+        .merge(crate::web::router())
+        // route_layer: runs after routing, so the route's template is known.
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .fallback(not_found)
         // Read-only public data: any origin may read it from a browser.
         .layer(tower_http::cors::CorsLayer::permissive())
         .with_state(app)
+}
+
+/// Counts every request by route template and status, with its latency.
+async fn track(
+    State(app): State<App>,
+    path: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = path.as_ref().map_or("", |p| p.as_str()).to_string();
+    let start = std::time::Instant::now();
+    let response = next.run(request).await;
+    // A WebSocket's "latency" would be its lifetime: counted, not timed.
+    let took = (route != "/ws").then(|| start.elapsed());
+    app.metrics.request(&route, response.status().as_u16(), took);
+    response
 }
 
 pub async fn serve(addr: std::net::SocketAddr, app: App) -> anyhow::Result<()> {

@@ -230,6 +230,48 @@ pub async fn roll_back(pool: &PgPool, dropped: &[String]) -> anyhow::Result<Vec<
 
 /// Creates the database `name` on the server of `admin_url` (a URL to any existing
 /// database there) and returns the new database's URL.
+/// The indexed tables with their keys: what a replay must reproduce exactly.
+pub const TABLES: &[(&str, &str)] = &[
+    ("markets", "market"),
+    ("traders", "market, trader"),
+    ("orders", "market, order_id"),
+    ("order_history", "market, order_id, seq"),
+    ("trades", "market, fill_seq"),
+    ("candles", "market, interval, start"),
+    ("events", "market, seq"),
+];
+
+/// Every row of every indexed table as JSON, in key order, without the columns a
+/// replay legitimately changes (when a row was written, whether it is finalized yet).
+pub async fn snapshot(pool: &PgPool) -> anyhow::Result<Vec<(&'static str, Vec<serde_json::Value>)>> {
+    let mut out = vec![];
+    for (table, key) in TABLES {
+        let rows = sqlx::query_scalar(&format!(
+            "SELECT to_jsonb(t.*) - 'indexed_at' - 'finalized' FROM {table} t ORDER BY {key}"
+        ))
+        .fetch_all(pool)
+        .await?;
+        out.push((*table, rows));
+    }
+    Ok(out)
+}
+
+/// Per table: (rows, md5 of the snapshot's rows), to compare two databases (a live
+/// index and a fresh replay, or two replicas) without moving their rows.
+pub async fn digest(pool: &PgPool) -> anyhow::Result<Vec<(&'static str, i64, String)>> {
+    let mut out = vec![];
+    for (table, key) in TABLES {
+        let (rows, md5): (i64, Option<String>) = sqlx::query_as(&format!(
+            "SELECT count(*), md5(string_agg((to_jsonb(t.*) - 'indexed_at' - 'finalized')::text, E'\\n' ORDER BY {key}))
+             FROM {table} t"
+        ))
+        .fetch_one(pool)
+        .await?;
+        out.push((*table, rows, md5.unwrap_or_default()));
+    }
+    Ok(out)
+}
+
 pub async fn create_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let admin = connect(admin_url).await?;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;

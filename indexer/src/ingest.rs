@@ -93,7 +93,9 @@ pub async fn backfill(
         let inserted = db::store(pool, &events, Some((&last.signature, last.slot))).await?;
         report.inserted += inserted.len() as u64;
         if let Some(conn) = redis.as_deref_mut() {
-            if let Err(e) = crate::live::enqueue(conn, &inserted).await {
+            // Bounded: a stalled Redis costs live messages, never ingestion.
+            let sent = tokio::time::timeout(crate::live::REDIS_TIMEOUT, crate::live::enqueue(conn, &inserted)).await;
+            if let Err(e) = sent.map_err(|_| "timed out".to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
                 tracing::warn!(error = %e, "publishing to Redis failed; the events are in PostgreSQL");
                 report.publish_failures += 1;
             }

@@ -1,6 +1,6 @@
 //! The Solex indexer: mirrors the program's events into PostgreSQL (an append-only
 //! event log and tables derived from it), publishes them through Redis, and serves
-//! them over REST and WebSocket.
+//! them over REST and WebSocket, with a trading page (`web`).
 pub mod api;
 pub mod db;
 pub mod derive;
@@ -9,4 +9,5 @@ pub mod live;
 pub mod metrics;
 pub mod service;
 pub mod txapi;
+pub mod web;
 pub mod ws;

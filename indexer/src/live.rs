@@ -179,10 +179,34 @@ async fn create_group(conn: &mut redis::aio::MultiplexedConnection, from: &str) 
     }
 }
 
+/// How long a Redis command may take before it counts as failed. Redis is a cache
+/// and a transport here (docs/adr/0005): ingestion must never wait on it for long.
+pub const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A reconnecting Redis connection with bounded waits: each connection attempt and
+/// each command times out, so an unreachable or restarting Redis yields errors, not
+/// a stalled caller.
+pub async fn connect(client: &redis::Client) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_TIMEOUT)
+        .set_response_timeout(REDIS_TIMEOUT)
+        .set_number_of_retries(3)
+        .set_max_delay(1000);
+    ConnectionManager::new_with_config(client.clone(), config).await
+}
+
+/// A single connection with the same bounded waits (the publisher's: its blocking
+/// reads wait 1 s, less than the timeout).
+async fn connect_once(client: &redis::Client) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config =
+        redis::AsyncConnectionConfig::new().set_connection_timeout(REDIS_TIMEOUT).set_response_timeout(REDIS_TIMEOUT);
+    client.get_multiplexed_async_connection_with_config(&config).await
+}
+
 /// Creates the stream and its consumer group if missing. Awaited before ingestion
 /// starts, so the group exists before the first entry is appended.
 pub async fn prepare(client: &redis::Client) -> redis::RedisResult<()> {
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut conn = connect_once(client).await?;
     create_group(&mut conn, "$").await
 }
 
@@ -195,7 +219,7 @@ pub async fn run_publisher(client: redis::Client) {
     let mut backoff = std::time::Duration::from_millis(100);
     loop {
         let result: redis::RedisResult<()> = async {
-            let mut conn = client.get_multiplexed_async_connection().await?;
+            let mut conn = connect_once(&client).await?;
             // `prepare` made the group; if it is missing now, Redis lost it, and every
             // entry of the new stream is unpublished.
             create_group(&mut conn, "0").await?;

@@ -1,4 +1,4 @@
-//! `solex-indexer migrate | run | check` (see `--help`).
+//! `solex-indexer migrate | run | serve | backfill | rebuild | check | digest` (see `--help`).
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -33,10 +33,31 @@ enum Command {
         #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
         redis_url: String,
     },
+    /// Serves the APIs alone (no ingestion): stateless replicas behind a load
+    /// balancer, reading the database a single `run` process writes.
+    Serve {
+        /// The cluster, for the transaction API.
+        #[arg(long, env = "SOLEX_RPC_URL", default_value = "http://127.0.0.1:8899")]
+        rpc_url: String,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api_addr: std::net::SocketAddr,
+        /// Redis for the live feed and the book cache; "none" to serve without them.
+        #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+        redis_url: String,
+    },
     /// Rebuilds the derived tables (markets, traders, orders, trades, candles) from the event log.
     Rebuild,
     /// Reports each market's event count and any gap; exits 1 on a gap.
     Check,
+    /// Migrates, indexes every transaction up to the chain's head once, and exits
+    /// (a replay into an empty database, to compare with a live one).
+    Backfill {
+        #[arg(long, env = "SOLEX_RPC_URL", default_value = "http://127.0.0.1:8899")]
+        rpc_url: String,
+    },
+    /// Prints each indexed table's row count and the md5 of its rows in key order;
+    /// two databases with equal digests hold the same index.
+    Digest,
 }
 
 #[tokio::main]
@@ -45,6 +66,15 @@ async fn main() {
     if let Err(e) = run(Cli::parse()).await {
         eprintln!("solex-indexer: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what a container runtime sends to stop a process).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }
 
@@ -71,6 +101,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} market(s) with gaps", gaps.len())
             }
         }
+        Command::Serve { rpc_url, api_addr, redis_url } => {
+            let redis_url = (redis_url != "none").then_some(redis_url);
+            service::serve(pool, rpc_url, api_addr, redis_url, shutdown_signal()).await
+        }
+        Command::Backfill { rpc_url } => {
+            db::migrate(&pool).await?;
+            let rpc = std::sync::Arc::new(solex_sdk::rpc::RpcClient::new(rpc_url));
+            let report = solex_indexer::ingest::backfill(rpc, &pool, solex::ID, None, None).await?;
+            println!("indexed {} transactions, {} new events", report.transactions, report.inserted);
+            Ok(())
+        }
+        Command::Digest => {
+            for (table, rows, md5) in db::digest(&pool).await? {
+                println!("{table} {rows} {md5}");
+            }
+            Ok(())
+        }
         Command::Run { rpc_url, poll_ms, api_addr, ws_url, redis_url } => {
             let ws_url = match ws_url {
                 Some(none) if none == "none" => None,
@@ -84,10 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 api_addr,
                 redis_url: (redis_url != "none").then_some(redis_url),
             };
-            service::run(pool, config, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+            service::run(pool, config, shutdown_signal()).await
         }
     }
 }

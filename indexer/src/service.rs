@@ -1,5 +1,5 @@
 //! `solex-indexer run`: follow the program, index into PostgreSQL, publish through
-//! Redis, and serve the API, until shut down.
+//! Redis, and serve the API, until shut down; `serve`: the API alone.
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -22,6 +22,34 @@ pub struct Config {
     pub redis_url: Option<String>,
 }
 
+/// `solex-indexer serve`: the API alone (REST, WebSocket, transaction API, page),
+/// reading what a `run` process writes. Stateless, so any number can run behind a
+/// load balancer; each keeps one Redis subscription for its WebSocket clients.
+pub async fn serve(
+    pool: PgPool,
+    rpc_url: String,
+    api_addr: SocketAddr,
+    redis_url: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let client = redis_url.as_deref().map(redis::Client::open).transpose()?;
+    let cache = match &client {
+        Some(c) => Some(crate::live::connect(c).await?),
+        None => None,
+    };
+    let app = api::App {
+        db: pool,
+        hub: client.map(crate::ws::Hub::start),
+        cache,
+        metrics: Arc::new(Metrics::default()),
+        rpc: Some(Arc::new(RpcClient::new(rpc_url))),
+    };
+    tokio::select! {
+        r = api::serve(api_addr, app) => r,
+        _ = shutdown => Ok(()),
+    }
+}
+
 /// Migrates, serves the API, and indexes every new transaction of the program until
 /// `shutdown` completes (or the API server fails).
 pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -29,7 +57,7 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
     let client = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
     // Reconnects by itself, so Redis restarting costs only the messages meanwhile.
     let cache = match &client {
-        Some(c) => Some(redis::aio::ConnectionManager::new(c.clone()).await?),
+        Some(c) => Some(crate::live::connect(c).await?),
         None => None,
     };
     let mut redis = cache.clone();
@@ -54,9 +82,20 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
     }
     tokio::pin!(shutdown);
     loop {
+        // The chain's slot before the pass: once it succeeds, everything up to it is indexed.
+        let r = rpc.clone();
+        let chain_slot = tokio::task::spawn_blocking(move || r.slot()).await?.ok();
+        if let Some(slot) = chain_slot {
+            metrics.chain_slot.fetch_max(slot, Ordering::Relaxed);
+        }
         tokio::select! {
             r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
                 Ok(report) => {
+                    if let Some(slot) = chain_slot {
+                        metrics.synced_slot.fetch_max(slot, Ordering::Relaxed);
+                        let now = std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs());
+                        metrics.synced_at.store(now, Ordering::Relaxed);
+                    }
                     if report.transactions > 0 {
                         tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed");
                     }

@@ -15,20 +15,6 @@ use support::{chain_book, get, Session, TestDb, Ws};
 
 mod support;
 
-fn postgres(action: &str) {
-    let var = format!("SOLEX_TEST_PG_{}", action.to_uppercase());
-    let command = std::env::var(&var).unwrap_or_else(|_| {
-        let version = std::fs::read_dir("/etc/postgresql")
-            .unwrap_or_else(|_| panic!("no /etc/postgresql: set {var} to a command that does `{action}`"))
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
-            .expect("a PostgreSQL cluster");
-        format!("pg_ctlcluster --skip-systemctl-redirect {version} main {action}")
-    });
-    let status = std::process::Command::new("sh").args(["-c", &command]).status().unwrap();
-    assert!(status.success(), "{command} failed");
-}
-
 async fn events_indexed(base: &str, market: &str) -> u64 {
     match get(base, &format!("/markets/{market}/events?limit=1000")).await {
         (200, body) => body["events"].as_array().unwrap().len() as u64,
@@ -67,10 +53,10 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
         assert!(start.elapsed() < Duration::from_secs(30), "the restarted indexer did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    postgres("stop");
+    solex_tests::services::postgres("stop");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (status, body) = get(&base, "/health").await;
-    postgres("start");
+    solex_tests::services::postgres("start");
     assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")), "{body}");
     assert!(stack.indexer.0.try_wait().unwrap().is_none(), "the indexer survives PostgreSQL going away");
 
@@ -135,7 +121,7 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
         assert_eq!(a.len(), b.len(), "{table}: rows");
         assert_eq!(a, b, "{table}");
     }
-    let events = &ours.iter().find(|(t, _)| t == "events").unwrap().1;
+    let events = &ours.iter().find(|(t, _)| *t == "events").unwrap().1;
     let on_chain: u64 =
         sessions.iter().map(|s| solex_tests::scenario::market(&chain, &s.market.keys.market).event_seq).sum();
     assert_eq!(events.len() as u64, on_chain, "every event once");

@@ -6,11 +6,14 @@
 //! `target/deploy/*.so` from `scripts/build-sbf.sh`.
 pub mod artifacts;
 pub mod bots;
+pub mod exchange;
 pub mod ledger;
 pub mod litesvm_ledger;
 pub mod model;
+pub mod proxy;
 pub mod rpc;
 pub mod scenario;
+pub mod services;
 pub mod validator;
 
 pub use solana_keypair::Keypair;

@@ -49,3 +49,24 @@ impl Ledger for RpcClient {
         solex_sdk::rpc::RpcClient::airdrop(self, to, lamports).expect("airdrop")
     }
 }
+
+/// Every fill sequence number settled on the market whose fill queue is `queue`,
+/// counted from the `FillsConsumed` events of every successful transaction that
+/// touched it: a fill settled exactly once appears with count 1.
+pub fn settled_fill_seqs(chain: &RpcClient, queue: &Pubkey) -> std::collections::BTreeMap<u64, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for sig in chain.signatures_for(queue).expect("signatures of the fill queue") {
+        let details = chain.transaction(&sig).expect("transaction");
+        if !details["meta"]["err"].is_null() {
+            continue;
+        }
+        for e in solex_sdk::rpc::transaction_events(&details) {
+            if let solex_sdk::events::SolexEvent::FillsConsumed(c) = e {
+                for s in c.settled {
+                    *seen.entry(s.fill_seq).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    seen
+}

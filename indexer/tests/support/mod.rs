@@ -129,7 +129,7 @@ pub async fn serve(app: solex_indexer::api::App) -> String {
 /// An API over `db` with Redis for the live feed and the book cache.
 pub async fn app(db: sqlx::PgPool) -> solex_indexer::api::App {
     let client = redis::Client::open(redis_url()).unwrap();
-    let cache = redis::aio::ConnectionManager::new(client.clone()).await.expect("Redis reachable");
+    let cache = solex_indexer::live::connect(&client).await.expect("Redis reachable");
     let hub = Some(solex_indexer::ws::Hub::start(client));
     solex_indexer::api::App { db, hub, cache: Some(cache), metrics: Default::default(), rpc: None }
 }
@@ -333,24 +333,6 @@ pub async fn wait_indexed(base: &str, market: &str, seq: u64) {
 }
 
 /// Every derived table, as JSON rows in key order (to compare two databases or a rebuild).
-pub async fn derived_tables(pool: &sqlx::PgPool) -> Vec<(String, Vec<Value>)> {
-    let mut out = vec![];
-    for (table, key) in [
-        ("markets", "market"),
-        ("traders", "market, trader"),
-        ("orders", "market, order_id"),
-        ("order_history", "market, order_id, seq"),
-        ("trades", "market, fill_seq"),
-        ("candles", "market, interval, start"),
-        ("events", "market, seq"),
-    ] {
-        let rows: Vec<Value> = sqlx::query_scalar(&format!(
-            "SELECT to_jsonb(t.*) - 'indexed_at' - 'finalized' FROM {table} t ORDER BY {key}"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
+pub async fn derived_tables(pool: &sqlx::PgPool) -> Vec<(&'static str, Vec<Value>)> {
+    db::snapshot(pool).await.unwrap()
 }

@@ -1,6 +1,6 @@
 //! The local exchange: a solana-test-validator with the Solex program deployed,
-//! a demo market over two fresh mints, two funded demo wallets whose keypair
-//! files it writes, the crank, the indexer (REST, WebSocket and transaction APIs),
+//! a demo market over two fresh mints, three funded demo wallets whose keypair
+//! files it writes (the bots' two, and `you.json` for the person at the keyboard), the crank, the indexer (REST, WebSocket and transaction APIs),
 //! and two bots trading on the market (a market maker and a taker). Prints the
 //! addresses and runs until Ctrl-C, then stops everything and removes the ledger.
 //!
@@ -13,6 +13,7 @@ use solex_sdk::instructions as ix;
 use solex_sdk::{CreateMarketArgs, PlaceOrderArgs, Side};
 use solex_tests::ledger::Ledger;
 use solex_tests::scenario::TestMarket;
+use solex_tests::services;
 use solex_tests::validator::TestValidator;
 use solex_tests::{Keypair, Signer};
 
@@ -23,8 +24,16 @@ fn main() {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).expect("signal handler");
 
+    // Fixed ports by default; the environment can move them (the main job's test does).
+    let port = |var: &str, default: u16| std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (rpc_port, api_port, metrics_port) = (
+        port("SOLEX_LOCALNET_RPC_PORT", 8899),
+        port("SOLEX_LOCALNET_API_PORT", 8080),
+        port("SOLEX_LOCALNET_METRICS_PORT", 9464),
+    );
+    let db_name = std::env::var("SOLEX_LOCALNET_DB").unwrap_or_else(|_| "solex_localnet".into());
     eprintln!("starting solana-test-validator with target/deploy/solex.so ...");
-    let validator = TestValidator::start_on(8899);
+    let validator = TestValidator::start_on(rpc_port);
     let mut chain = validator.rpc();
     let args = CreateMarketArgs {
         market_id: 0,
@@ -38,7 +47,7 @@ fn main() {
     let k = m.keys;
 
     let mut wallets = vec![];
-    for name in ["maker", "taker"] {
+    for name in ["maker", "taker", "you"] {
         let kp = Keypair::new();
         let path = out.join(format!("{name}.json"));
         write_keypair_file(&kp, &path).expect("write keypair");
@@ -58,6 +67,11 @@ fn main() {
         chain.send(&[ix::place_order(maker.pubkey(), &k, order)], &[&maker.keypair]).expect("demo order");
     }
 
+    // Yours: funds already deposited, so an order from the CLI or the page trades at once.
+    let you = &wallets[2].2;
+    let yours = [m.deposit_ix(you, k.base_mint, 100_000_000_000), m.deposit_ix(you, k.quote_mint, 100_000_000_000)];
+    chain.send(&yours, &[&you.keypair]).expect("your deposits");
+
     // A crossing order, so the crank has fills to settle as soon as it starts.
     let taker = &wallets[1].2;
     chain.send(&[m.deposit_ix(taker, k.quote_mint, 10_000_000_000)], &[&taker.keypair]).expect("taker deposit");
@@ -69,27 +83,18 @@ fn main() {
     chain.airdrop(&crank_key.pubkey(), 10_000_000_000);
     let crank_path = out.join("crank.json");
     write_keypair_file(&crank_key, &crank_path).expect("write crank keypair");
-    let crank_bin = std::env::current_exe().expect("own path").with_file_name("solex-crank");
-    let mut crank = std::process::Command::new(&crank_bin)
-        .args(["--rpc-url", &validator.rpc_url(), "--keypair"])
-        .arg(&crank_path)
-        .args(["--metrics-addr", "127.0.0.1:9464"])
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {} (cargo build -p solex-crank): {e}", crank_bin.display()));
+    let mut crank = services::crank(
+        &validator.rpc_url(),
+        &validator.ws_url(),
+        &crank_path,
+        &format!("127.0.0.1:{metrics_port}"),
+        None,
+    );
 
     // The indexer, into a fresh database, serving the REST and WebSocket APIs.
-    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-    for sql in ["DROP DATABASE IF EXISTS solex_localnet WITH (FORCE)", "CREATE DATABASE solex_localnet"] {
-        let ok = std::process::Command::new("psql").args([admin, "-qc", sql]).status().is_ok_and(|s| s.success());
-        assert!(ok, "psql {sql:?} failed (is PostgreSQL running? scripts/setup.sh services)");
-    }
-    let indexer_bin = crank_bin.with_file_name("solex-indexer");
-    let mut indexer = std::process::Command::new(&indexer_bin)
-        .args(["--database-url", "postgres://postgres@127.0.0.1:5432/solex_localnet", "run", "--rpc-url"])
-        .arg(validator.rpc_url())
-        .args(["--api-addr", "127.0.0.1:8080"])
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {} (cargo build -p solex-indexer): {e}", indexer_bin.display()));
+    let db = services::fresh_database(&db_name);
+    let api_addr = format!("127.0.0.1:{api_port}");
+    let mut indexer = services::indexer(&db, &validator.rpc_url(), &validator.ws_url(), &api_addr, None);
 
     println!("Solex local exchange is running.");
     println!("  RPC            {}", validator.rpc_url());
@@ -107,14 +112,15 @@ fn main() {
     }
     println!("  mint authority {}", m.mint_authority.pubkey());
     println!(
-        "  crank          pid {} keypair {}; metrics http://127.0.0.1:9464/metrics",
+        "  crank          pid {} keypair {}; metrics http://127.0.0.1:{metrics_port}/metrics",
         crank.id(),
         crank_path.display()
     );
     println!(
-        "  indexer        pid {}; REST http://127.0.0.1:8080/markets (docs: /openapi.json), WebSocket ws://127.0.0.1:8080/ws",
+        "  indexer        pid {}; REST http://{api_addr}/markets (docs: /openapi.json), WebSocket ws://{api_addr}/ws",
         indexer.id()
     );
+    println!("  web page       http://{api_addr}/?market={} (load {} to trade)", k.market, wallets[2].1.display());
     // The bots: the maker requotes every second, the taker trades every 1.5 s.
     let taker_deposit = [m.deposit_ix(taker, k.base_mint, 100_000_000_000)];
     chain.send(&taker_deposit, &[&taker.keypair]).expect("taker base deposit");
@@ -136,8 +142,7 @@ fn main() {
     eprintln!("stopping ...");
     // SIGTERM: the crank finishes its in-flight transaction and exits.
     for child in [&mut crank, &mut indexer] {
-        let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
-        let _ = child.wait();
+        services::terminate(child);
     }
     drop(validator);
     eprintln!("stopped.");
