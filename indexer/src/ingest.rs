@@ -11,6 +11,9 @@ use crate::db::{self, StoredEvent};
 
 /// Transactions fetched and written per database transaction.
 const BATCH: usize = 32;
+/// getTransaction calls in flight at once while catching up: RPC round trips, not
+/// CPU, bound ingestion, so a batch is fetched concurrently (and stored in order).
+const FETCH_CONCURRENCY: usize = 8;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -61,6 +64,24 @@ fn events_of(rpc: &RpcClient, sig: &SignatureInfo) -> anyhow::Result<Vec<StoredE
         .collect()
 }
 
+/// The events of each transaction, in the order given, fetched by up to
+/// `FETCH_CONCURRENCY` threads.
+fn fetch_all(rpc: &RpcClient, sigs: &[SignatureInfo]) -> anyhow::Result<Vec<Vec<StoredEvent>>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<anyhow::Result<Vec<StoredEvent>>>>> =
+        sigs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..FETCH_CONCURRENCY.min(sigs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(sig) = sigs.get(i) else { break };
+                *results[i].lock().expect("result slot") = Some(events_of(rpc, sig));
+            });
+        }
+    });
+    results.into_iter().map(|r| r.into_inner().expect("result slot").expect("every slot filled")).collect()
+}
+
 /// Indexes every transaction since the cursor (at most `max_transactions` of them,
 /// for tests that stop an indexer half-way), publishing each new event to Redis
 /// once it is committed. Redis is a live feed and a cache, not a store: losing a
@@ -84,10 +105,7 @@ pub async fn backfill(
     for chunk in pending.chunks(BATCH) {
         let r = rpc.clone();
         let sigs = chunk.to_vec();
-        let events = tokio::task::spawn_blocking(move || {
-            sigs.iter().map(|s| events_of(&r, s)).collect::<anyhow::Result<Vec<_>>>()
-        })
-        .await??;
+        let events = tokio::task::spawn_blocking(move || fetch_all(&r, &sigs)).await??;
         let events: Vec<StoredEvent> = events.into_iter().flatten().collect();
         let last = chunk.last().expect("chunks are not empty");
         let inserted = db::store(pool, &events, Some((&last.signature, last.slot))).await?;

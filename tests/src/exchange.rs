@@ -16,6 +16,18 @@ use crate::services::{self, free_port};
 use crate::validator::TestValidator;
 use crate::{Keypair, Signer};
 
+/// The demo market of the local exchange, the chaos suite and the load test: a
+/// 9-decimal base in lots of 0.001, a 6-decimal quote in ticks of 10 atoms per lot
+/// (so 10,000 ticks = 100 quote per base), a 1 bp maker rebate and a 4 bp taker fee.
+pub const DEMO_MARKET: CreateMarketArgs = CreateMarketArgs {
+    market_id: 0,
+    base_lot_size: 1_000_000,
+    quote_tick_size: 10,
+    min_order_lots: 1,
+    maker_fee_bps: -1,
+    taker_fee_bps: 4,
+};
+
 pub struct Exchange {
     pub validator: TestValidator,
     pub rpc_proxy: Proxy,
@@ -38,15 +50,7 @@ impl Exchange {
     pub fn start(logs: &std::path::Path, wallets: usize) -> Self {
         let validator = TestValidator::start();
         let mut chain = validator.rpc();
-        let args = CreateMarketArgs {
-            market_id: 0,
-            base_lot_size: 1_000_000,
-            quote_tick_size: 10,
-            min_order_lots: 1,
-            maker_fee_bps: -1,
-            taker_fee_bps: 4,
-        };
-        let (m, _) = TestMarket::create(&mut chain, args);
+        let (m, _) = TestMarket::create(&mut chain, DEMO_MARKET);
         let k = m.keys;
         let wallets: Vec<Wallet> = (0..wallets)
             .map(|_| {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use solana_keypair::write_keypair_file;
 use solex_sdk::instructions as ix;
-use solex_sdk::{CreateMarketArgs, PlaceOrderArgs, Side};
+use solex_sdk::{PlaceOrderArgs, Side};
 use solex_tests::ledger::Ledger;
 use solex_tests::scenario::TestMarket;
 use solex_tests::services;
@@ -35,15 +35,7 @@ fn main() {
     eprintln!("starting solana-test-validator with target/deploy/solex.so ...");
     let validator = TestValidator::start_on(rpc_port);
     let mut chain = validator.rpc();
-    let args = CreateMarketArgs {
-        market_id: 0,
-        base_lot_size: 1_000_000,
-        quote_tick_size: 10,
-        min_order_lots: 1,
-        maker_fee_bps: -1,
-        taker_fee_bps: 4,
-    };
-    let (m, _) = TestMarket::create(&mut chain, args);
+    let (m, _) = TestMarket::create(&mut chain, solex_tests::exchange::DEMO_MARKET);
     let k = m.keys;
 
     let mut wallets = vec![];
