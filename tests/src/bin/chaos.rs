@@ -145,22 +145,19 @@ fn main() {
         scope.spawn(move || solex_tests::bots::market_maker(u1, m, maker, 10_000, Duration::from_millis(700), s1));
         scope.spawn(move || solex_tests::bots::taker(url, m, taker, Duration::from_millis(400), s2));
 
-        // Faults in a shuffled round-robin, so a short run still has each kind.
-        let deadline = Instant::now() + Duration::from_secs(seconds);
+        // Faults in a shuffled round-robin: every kind comes up once per round.
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(seconds);
         let mut round: Vec<Fault> = vec![];
-        while Instant::now() < deadline {
+        // Until the deadline, and at least one fault of every kind.
+        while Instant::now() < deadline || recovered.len() < Fault::ALL.len() {
             std::thread::sleep(rng.millis(1_000, 4_000));
             if round.is_empty() {
                 round = Fault::ALL.to_vec();
             }
             let fault = round.swap_remove(rng.next(round.len() as u64) as usize);
             let outage = rng.millis(500, 4_000);
-            println!(
-                "  t+{:>4.0}s  {} ({} ms)",
-                seconds as f64 - deadline.saturating_duration_since(Instant::now()).as_secs_f64(),
-                fault.label(),
-                outage.as_millis()
-            );
+            println!("  t+{:>4.0}s  {} ({} ms)", started.elapsed().as_secs_f64(), fault.label(), outage.as_millis());
             let took = inject(&mut x, fault, outage);
             recovered.entry(fault).or_default().push(took);
         }
