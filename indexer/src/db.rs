@@ -228,8 +228,6 @@ pub async fn roll_back(pool: &PgPool, dropped: &[String]) -> anyhow::Result<Vec<
     Ok(out)
 }
 
-/// Creates the database `name` on the server of `admin_url` (a URL to any existing
-/// database there) and returns the new database's URL.
 /// The indexed tables with their keys: what a replay must reproduce exactly.
 pub const TABLES: &[(&str, &str)] = &[
     ("markets", "market"),
@@ -272,6 +270,8 @@ pub async fn digest(pool: &PgPool) -> anyhow::Result<Vec<(&'static str, i64, Str
     Ok(out)
 }
 
+/// Creates the database `name` on the server of `admin_url` (a URL to any existing
+/// database there) and returns the new database's URL.
 pub async fn create_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let admin = connect(admin_url).await?;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;

@@ -22,6 +22,16 @@ pub struct Config {
     pub redis_url: Option<String>,
 }
 
+/// The Redis client (for subscriptions) and a reconnecting connection (for commands),
+/// when Redis is configured. The connection reconnects by itself, so Redis
+/// restarting costs only the live messages meanwhile.
+async fn redis(url: Option<&str>) -> anyhow::Result<(Option<redis::Client>, Option<redis::aio::ConnectionManager>)> {
+    let Some(url) = url else { return Ok((None, None)) };
+    let client = redis::Client::open(url)?;
+    let cache = crate::live::connect(&client).await?;
+    Ok((Some(client), Some(cache)))
+}
+
 /// `solex-indexer serve`: the API alone (REST, WebSocket, transaction API, page),
 /// reading what a `run` process writes. Stateless, so any number can run behind a
 /// load balancer; each keeps one Redis subscription for its WebSocket clients.
@@ -32,11 +42,7 @@ pub async fn serve(
     redis_url: Option<String>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let client = redis_url.as_deref().map(redis::Client::open).transpose()?;
-    let cache = match &client {
-        Some(c) => Some(crate::live::connect(c).await?),
-        None => None,
-    };
+    let (client, cache) = redis(redis_url.as_deref()).await?;
     let app = api::App {
         db: pool,
         hub: client.map(crate::ws::Hub::start),
@@ -54,12 +60,7 @@ pub async fn serve(
 /// `shutdown` completes (or the API server fails).
 pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     db::migrate(&pool).await?;
-    let client = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
-    // Reconnects by itself, so Redis restarting costs only the messages meanwhile.
-    let cache = match &client {
-        Some(c) => Some(crate::live::connect(c).await?),
-        None => None,
-    };
+    let (client, cache) = redis(config.redis_url.as_deref()).await?;
     let mut redis = cache.clone();
     let rpc = Arc::new(RpcClient::new(config.rpc_url));
     let metrics = Arc::new(Metrics::default());

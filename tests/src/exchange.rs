@@ -70,7 +70,7 @@ impl Exchange {
         let host = |url: &str| url.split("://").nth(1).unwrap().to_string();
         let rpc_proxy = Proxy::start(host(&validator.rpc_url()));
         let ws_proxy = Proxy::start(host(&validator.ws_url()));
-        let db = format!("solex_chaos_{}", std::process::id());
+        let db = format!("solex_exchange_{}", std::process::id());
         let db_url = services::fresh_database(&db);
         let (api_port, metrics_port) = (free_port(), free_port());
         let x = Self {
@@ -110,7 +110,7 @@ impl Exchange {
 
     pub fn restart_crank(&mut self) {
         let log = self.logs.join("crank.log");
-        // Append: each run of the crank adds to one log.
+        // The previous run's log is kept beside it, named by its pid.
         let _ = std::fs::rename(&log, self.logs.join(format!("crank.{}.log", self.crank.id())));
         self.crank = services::crank(
             &self.rpc_proxy.url(),
