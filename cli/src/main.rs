@@ -77,30 +77,43 @@ enum Command {
     Deposit {
         market: String,
         asset: Asset,
-        amount: u64,
+        /// Token atoms (with --ui: tokens, e.g. 1.5).
+        amount: String,
         /// Token account to pay from (default: your associated token account).
         #[arg(long)]
         token_account: Option<String>,
+        /// The amount is in tokens (decimal), not atoms.
+        #[arg(long)]
+        ui: bool,
     },
     /// Moves available tokens back to your token account.
     Withdraw {
         market: String,
         asset: Asset,
-        amount: u64,
+        /// Token atoms (with --ui: tokens, e.g. 1.5).
+        amount: String,
         #[arg(long)]
         token_account: Option<String>,
+        /// The amount is in tokens (decimal), not atoms.
+        #[arg(long)]
+        ui: bool,
     },
     /// Places an order.
     Place {
         market: String,
         #[arg(value_parser = flow::parse_side)]
         side: Side,
-        /// Limit price in ticks (for a market order: the worst price accepted).
+        /// Limit price in ticks (for a market order: the worst price accepted); with
+        /// --ui, in quote tokens per base token (e.g. 100.25).
         #[arg(long)]
-        price: u64,
-        /// Quantity in base lots.
+        price: String,
+        /// Quantity in base lots; with --ui, in base tokens (e.g. 0.5).
         #[arg(long)]
-        qty: u64,
+        qty: String,
+        /// Price and quantity are decimal token amounts, converted exactly with the
+        /// market's decimals, lot and tick (a value between ticks or lots is refused).
+        #[arg(long)]
+        ui: bool,
         /// limit, post-only, post-only-slide, ioc, fok or market.
         #[arg(long, value_parser = flow::parse_order_type, default_value = "limit")]
         r#type: OrderType,
@@ -394,11 +407,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let landed = ctx.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), keys.market, max_orders)], &[&kp])?;
             ctx.print(landed_json(&landed), |_| format!("trader account {}", pda::trader(&keys.market, &kp.pubkey())));
         }
-        Command::Deposit { market, asset, amount, token_account } => {
-            move_funds(&ctx, &signer()?, true, &market, asset, amount, token_account)?
+        Command::Deposit { market, asset, amount, token_account, ui } => {
+            move_funds(&ctx, &signer()?, true, &market, asset, (&amount, ui), token_account)?
         }
-        Command::Withdraw { market, asset, amount, token_account } => {
-            move_funds(&ctx, &signer()?, false, &market, asset, amount, token_account)?
+        Command::Withdraw { market, asset, amount, token_account, ui } => {
+            move_funds(&ctx, &signer()?, false, &market, asset, (&amount, ui), token_account)?
         }
         Command::Place {
             market,
@@ -411,8 +424,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             self_trade,
             expire_slot,
             max_fills,
+            ui,
         } => {
-            let (keys, _) = ctx.market(&market)?;
+            let (keys, m) = ctx.market(&market)?;
+            let terms = flow::UiTerms::of(&m);
+            let (price, qty) = if ui {
+                (
+                    flow::ui_ticks(&price, &terms).map_err(|e| anyhow!("--price {e}"))?,
+                    flow::ui_lots(&qty, &terms).map_err(|e| anyhow!("--qty {e}"))?,
+                )
+            } else {
+                (whole(&price, "--price", "ticks")?, whole(&qty, "--qty", "lots")?)
+            };
             let kp = signer()?;
             let args = PlaceOrderArgs {
                 order_type: r#type,
@@ -513,19 +536,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Deposit (or withdraw) `amount` atoms of the market's base or quote token.
+/// A whole number of `unit`s, or a message pointing at --ui for decimals.
+fn whole(value: &str, flag: &str, unit: &str) -> anyhow::Result<u64> {
+    value
+        .parse()
+        .map_err(|_| anyhow!("{flag} {value:?} is not a whole number of {unit} (--ui takes decimal token amounts)"))
+}
+
+/// `amount`: atoms, or with `ui` set, a decimal number of tokens.
 fn move_funds(
     ctx: &Ctx,
     kp: &Keypair,
     deposit: bool,
     market: &str,
     asset: Asset,
-    amount: u64,
+    (amount, ui): (&str, bool),
     token_account: Option<String>,
 ) -> anyhow::Result<()> {
-    let (keys, _) = ctx.market(market)?;
-    let mint = match asset {
-        Asset::Base => keys.base_mint,
-        Asset::Quote => keys.quote_mint,
+    let (keys, m) = ctx.market(market)?;
+    let (mint, decimals) = match asset {
+        Asset::Base => (keys.base_mint, m.base_decimals),
+        Asset::Quote => (keys.quote_mint, m.quote_decimals),
+    };
+    let amount = if ui {
+        flow::ui_atoms(amount, decimals).map_err(|e| anyhow!("amount {e}"))?
+    } else {
+        whole(amount, "amount", "atoms")?
     };
     let program = ctx.token_program(&mint)?;
     let wallet = token_account.map(|a| address(&a, "token account")).transpose()?;

@@ -78,10 +78,15 @@ fn a_wallet_trades_from_the_terminal() {
 
     cli.json(&["init", &market]);
     cli.json(&["deposit", &market, "quote", "1000000", "--token-account", &quote_account.to_string()]);
-    cli.json(&["deposit", &market, "base", "50000", "--token-account", &base_account.to_string()]);
+    // 0.00005 base tokens (9 decimals) are 50,000 atoms.
+    cli.json(&["deposit", &market, "base", "0.00005", "--ui", "--token-account", &base_account.to_string()]);
     let bid = cli.json(&["place", &market, "bid", "--price", "100", "--qty", "5", "--client-id", "7"]);
     assert_eq!(bid["order"]["rested_lots"], 5);
-    cli.json(&["place", &market, "ask", "--price", "105", "--qty", "2", "--type", "post-only"]);
+    // In tokens: 1,050 quote per base is 105 ticks (10 quote atoms per lot of 1,000
+    // base atoms), 0.000002 base is 2 lots; a price between ticks is refused.
+    let err = cli.fails(&["place", &market, "ask", "--ui", "--price", "1050.5", "--qty", "0.000002"], 1);
+    assert!(err.contains("not a whole number of ticks"), "{err}");
+    cli.json(&["place", &market, "ask", "--ui", "--price", "1050", "--qty", "0.000002", "--type", "post-only"]);
     let book = cli.json(&["book", &market]);
     assert_eq!(
         (book["bids"].clone(), book["asks"].clone()),

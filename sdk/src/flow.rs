@@ -109,3 +109,117 @@ pub fn decode_transaction(wire: &str) -> Result<Transaction, String> {
         base64::engine::general_purpose::STANDARD.decode(wire).map_err(|_| "transaction is not base64".to_string())?;
     bincode::deserialize(&bytes).map_err(|_| "not a serialized transaction".to_string())
 }
+
+/// What converting people's decimal amounts into market units needs: the mints'
+/// decimals and the market's lot and tick sizes.
+#[derive(Debug, Clone, Copy)]
+pub struct UiTerms {
+    pub base_decimals: u8,
+    pub quote_decimals: u8,
+    pub base_lot_size: u64,
+    pub quote_tick_size: u64,
+}
+
+impl UiTerms {
+    pub fn of(m: &crate::Market) -> Self {
+        Self {
+            base_decimals: m.base_decimals,
+            quote_decimals: m.quote_decimals,
+            base_lot_size: m.base_lot_size,
+            quote_tick_size: m.quote_tick_size,
+        }
+    }
+}
+
+/// "12.345" as (12345, 3): the digits and how many of them are decimals.
+fn decimal(s: &str) -> Result<(u128, u32), String> {
+    let bad = || format!("{s:?} is not a decimal number");
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if (int.is_empty() && frac.is_empty()) || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let digits: u128 = format!("{int}{frac}").parse().map_err(|_| format!("{s:?} is too large"))?;
+    Ok((digits, frac.len() as u32))
+}
+
+fn pow10(n: u32) -> Result<u128, String> {
+    10u128.checked_pow(n).ok_or_else(|| "too many decimals".to_string())
+}
+
+/// Exactly `num / den` as a u64, or why not.
+fn exact(num: u128, den: u128, what: impl FnOnce() -> String) -> Result<u64, String> {
+    if den == 0 || !num.is_multiple_of(den) {
+        return Err(what());
+    }
+    u64::try_from(num / den).map_err(|_| "too large".to_string())
+}
+
+/// Token atoms for a decimal amount of a token with `decimals`: "1.5" with 6 is
+/// 1,500,000. Amounts finer than one atom are refused, not rounded.
+pub fn ui_atoms(ui: &str, decimals: u8) -> Result<u64, String> {
+    let (digits, scale) = decimal(ui)?;
+    let num = digits.checked_mul(pow10(decimals as u32)?).ok_or("too large")?;
+    exact(num, pow10(scale)?, || format!("{ui} has more than {decimals} decimals"))
+}
+
+/// Base lots for a decimal quantity of the base token: exact multiples of the lot only.
+pub fn ui_lots(ui: &str, t: &UiTerms) -> Result<u64, String> {
+    let atoms = ui_atoms(ui, t.base_decimals)?;
+    exact(atoms as u128, t.base_lot_size as u128, || {
+        format!("{ui} is not a whole number of lots (a lot is {} base atoms)", t.base_lot_size)
+    })
+}
+
+/// Ticks for a decimal price in quote tokens per base token: a tick is
+/// `quote_tick_size` quote atoms per lot, so the price must fall on one.
+pub fn ui_ticks(ui: &str, t: &UiTerms) -> Result<u64, String> {
+    let (digits, scale) = decimal(ui)?;
+    // ticks = price * 10^qd * lot / (10^bd * tick), in integers.
+    let num = digits
+        .checked_mul(pow10(t.quote_decimals as u32)?)
+        .and_then(|n| n.checked_mul(t.base_lot_size as u128))
+        .ok_or("too large")?;
+    let den = pow10(scale)?
+        .checked_mul(pow10(t.base_decimals as u32)?)
+        .and_then(|d| d.checked_mul(t.quote_tick_size as u128))
+        .ok_or("too many decimals")?;
+    exact(num, den, || {
+        format!(
+            "{ui} is not a whole number of ticks (a tick is {} quote atoms per lot of {} base atoms)",
+            t.quote_tick_size, t.base_lot_size
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The demo market: base 9 decimals in lots of 0.001, quote 6 decimals, 10 atoms a tick per lot.
+    const DEMO: UiTerms =
+        UiTerms { base_decimals: 9, quote_decimals: 6, base_lot_size: 1_000_000, quote_tick_size: 10 };
+
+    #[test]
+    fn decimal_amounts_convert_exactly_or_not_at_all() {
+        assert_eq!(ui_atoms("1.5", 6), Ok(1_500_000));
+        assert_eq!(ui_atoms("7", 0), Ok(7));
+        assert_eq!(ui_atoms(".25", 2), Ok(25));
+        assert!(ui_atoms("0.0000001", 6).unwrap_err().contains("more than 6 decimals"));
+        assert!(ui_atoms("1,5", 6).is_err() && ui_atoms("", 6).is_err() && ui_atoms("-1", 6).is_err());
+        assert!(ui_atoms("99999999999999999999", 9).is_err(), "beyond u64");
+        // 100 quote per base = 10,000 ticks; 0.01 quote is one tick.
+        assert_eq!(ui_ticks("100", &DEMO), Ok(10_000));
+        assert_eq!(ui_ticks("100.01", &DEMO), Ok(10_001));
+        assert!(ui_ticks("100.005", &DEMO).unwrap_err().contains("whole number of ticks"));
+        assert_eq!(ui_lots("0.005", &DEMO), Ok(5));
+        assert!(ui_lots("0.0005", &DEMO).unwrap_err().contains("whole number of lots"));
+    }
+
+    #[test]
+    fn a_converted_order_costs_what_its_decimal_terms_say() {
+        // 0.25 base at 100.5 quote each: 25.125 quote, as the program computes a notional.
+        let (ticks, lots) = (ui_ticks("100.5", &DEMO).unwrap(), ui_lots("0.25", &DEMO).unwrap());
+        let notional_atoms = ticks * lots * DEMO.quote_tick_size;
+        assert_eq!(notional_atoms, ui_atoms("25.125", 6).unwrap());
+    }
+}

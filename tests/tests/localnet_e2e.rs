@@ -97,7 +97,7 @@ fn the_local_exchange_trades_by_itself_takes_a_newcomers_order_and_stops_cleanly
     let solex = Command::new(sibling("solex"))
         .args(["--url", &rpc, "--keypair"])
         .arg(&you_keypair)
-        .args(["--json", "place", &market, "bid", "--price", "20000", "--qty", "1", "--type", "ioc"])
+        .args(["--json", "place", &market, "bid", "--ui", "--price", "200", "--qty", "0.001", "--type", "ioc"])
         .output()
         .expect("run solex (cargo build -p solex-cli)");
     assert!(solex.status.success(), "solex place: {}", String::from_utf8_lossy(&solex.stderr));
