@@ -228,6 +228,48 @@ pub async fn roll_back(pool: &PgPool, dropped: &[String]) -> anyhow::Result<Vec<
     Ok(out)
 }
 
+/// The advisory lock key that makes one indexer the writer ("solex" in ASCII).
+const WRITER_LOCK: i64 = 0x0073_6f6c_6578;
+
+/// Which of the indexers sharing a database writes: the one holding a session
+/// advisory lock, on a connection of its own (detached from the pool, so the lock
+/// ends with that connection: a crashed or partitioned writer releases it). The
+/// others serve the API and stand by, and take over within a poll interval.
+pub struct WriterLock {
+    pool: PgPool,
+    held: Option<sqlx::PgConnection>,
+}
+
+impl WriterLock {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool, held: None }
+    }
+
+    /// Whether this process is the writer now: it still holds the lock (its
+    /// connection answers), or it just took a free one.
+    pub async fn held(&mut self) -> bool {
+        if let Some(conn) = self.held.as_mut() {
+            if sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok() {
+                return true;
+            }
+            self.held = None; // the connection, and with it the lock, is gone
+        }
+        let Ok(conn) = self.pool.acquire().await else { return false };
+        let mut conn = conn.detach();
+        match sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+            .bind(WRITER_LOCK)
+            .fetch_one(&mut conn)
+            .await
+        {
+            Ok(true) => {
+                self.held = Some(conn);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The indexed tables with their keys: what a replay must reproduce exactly.
 pub const TABLES: &[(&str, &str)] = &[
     ("markets", "market"),

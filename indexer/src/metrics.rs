@@ -44,6 +44,8 @@ pub struct Metrics {
     pub synced_slot: AtomicU64,
     /// Unix time of the latest successful pass.
     pub synced_at: AtomicU64,
+    /// 1 while this process is the writer (holds the writer lock), else 0.
+    pub writer: AtomicU64,
     pub http: Mutex<Http>,
 }
 
@@ -105,6 +107,7 @@ impl Metrics {
         );
         metric("synced_slot", "gauge", "Every transaction up to this slot is indexed.", get(&self.synced_slot));
         metric("synced_timestamp_seconds", "gauge", "Unix time of the latest successful pass.", get(&self.synced_at));
+        metric("writer", "gauge", "1 while this indexer is the writer (holds the writer lock).", get(&self.writer));
         let http = self.http.lock().expect("metrics lock");
         let name = "solex_indexer_http_requests_total";
         let _ = writeln!(out, "# HELP {name} HTTP requests by route and status.\n# TYPE {name} counter");

@@ -66,9 +66,13 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
     let metrics = Arc::new(Metrics::default());
     if let Some(c) = &client {
         crate::live::prepare(c).await?;
-        tokio::spawn(crate::live::run_publisher(c.clone()));
     }
-    let hub = client.map(crate::ws::Hub::start);
+    // The live stream has one publisher: the writer's (started when this process
+    // becomes the writer, stopped if it ever stops being it).
+    let mut publisher: Option<tokio::task::JoinHandle<()>> = None;
+    let mut writer = db::WriterLock::new(pool.clone());
+    let mut standing_by = false;
+    let hub = client.clone().map(crate::ws::Hub::start);
     let app = api::App { db: pool.clone(), hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
     let server = tokio::spawn(api::serve(config.api_addr, app));
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -83,6 +87,28 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
     }
     tokio::pin!(shutdown);
     loop {
+        if !writer.held().await {
+            if !std::mem::replace(&mut standing_by, true) {
+                tracing::info!("another indexer is the writer: serving the API and standing by");
+            }
+            metrics.writer.store(0, Ordering::Relaxed);
+            if let Some(p) = publisher.take() {
+                p.abort();
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(config.poll.max(Duration::from_millis(500))) => {}
+                _ = &mut shutdown => return Ok(()),
+            }
+            if server.is_finished() {
+                return server.await?;
+            }
+            continue;
+        }
+        standing_by = false;
+        if metrics.writer.swap(1, Ordering::Relaxed) == 0 {
+            tracing::info!("this indexer is the writer");
+            publisher = client.clone().map(|c| tokio::spawn(crate::live::run_publisher(c)));
+        }
         // The chain's slot before the pass: once it succeeds, everything up to it is indexed.
         let r = rpc.clone();
         let chain_slot = tokio::task::spawn_blocking(move || r.slot()).await?.ok();

@@ -1,7 +1,7 @@
 //! The Helm chart (deploy/helm/solex): rendered by `helm template` with several
 //! value sets, validated strictly against the Kubernetes schemas
-//! (kubernetes-validate), and checked for what operators rely on: one indexer
-//! replica replaced with Recreate, probes on the services' health endpoints,
+//! (kubernetes-validate), and checked for what operators rely on: an indexer
+//! writer with a hot standby, probes on the services' health endpoints,
 //! non-root read-only containers, secrets for keys and URLs, an HPA on the API,
 //! disruption budgets, dashboards and alerts over metrics the services really
 //! export, and container arguments the binaries really accept.
@@ -78,10 +78,11 @@ fn the_chart_renders_to_valid_manifests_with_the_operating_rules() {
         assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
     }
 
-    // The single writer.
+    // A writer and a hot standby (the writer lock decides which one ingests);
+    // updates never take both down.
     let indexer = find(&docs, "Deployment", "-indexer");
-    assert_eq!(indexer["spec"]["replicas"], 1);
-    assert_eq!(indexer["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(indexer["spec"]["replicas"], 2);
+    assert_eq!(indexer["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0);
 
     for name in ["-indexer", "-api", "-crank"] {
         let d = find(&docs, "Deployment", name);
@@ -96,12 +97,7 @@ fn the_chart_renders_to_valid_manifests_with_the_operating_rules() {
         // Every PDB and Service selects pods that exist.
         let labels = &d["spec"]["template"]["metadata"]["labels"];
         let selects = |sel: &Value| sel.as_object().unwrap().iter().all(|(k, v)| labels[k] == *v);
-        if name != "-indexer" {
-            assert!(
-                selects(&find(&docs, "PodDisruptionBudget", name)["spec"]["selector"]["matchLabels"]),
-                "{name} PDB"
-            );
-        }
+        assert!(selects(&find(&docs, "PodDisruptionBudget", name)["spec"]["selector"]["matchLabels"]), "{name} PDB");
         if name != "-crank" {
             assert!(selects(&find(&docs, "Service", name)["spec"]["selector"]), "{name} Service");
         }

@@ -59,7 +59,7 @@ impl Stack {
         Self { db, validator, port, base: format!("http://127.0.0.1:{port}"), indexer }
     }
 
-    fn spawn(db_url: &str, validator: &TestValidator, port: u16) -> Indexer {
+    pub fn spawn(db_url: &str, validator: &TestValidator, port: u16) -> Indexer {
         Indexer(
             std::process::Command::new(env!("CARGO_BIN_EXE_solex-indexer"))
                 .args(["--database-url", db_url, "run", "--rpc-url", &validator.rpc_url()])
