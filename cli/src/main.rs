@@ -74,30 +74,9 @@ enum Command {
         max_orders: u16,
     },
     /// Moves tokens from your token account into the market.
-    Deposit {
-        market: String,
-        asset: Asset,
-        /// Token atoms (with --ui: tokens, e.g. 1.5).
-        amount: String,
-        /// Token account to pay from (default: your associated token account).
-        #[arg(long)]
-        token_account: Option<String>,
-        /// The amount is in tokens (decimal), not atoms.
-        #[arg(long)]
-        ui: bool,
-    },
+    Deposit(Funds),
     /// Moves available tokens back to your token account.
-    Withdraw {
-        market: String,
-        asset: Asset,
-        /// Token atoms (with --ui: tokens, e.g. 1.5).
-        amount: String,
-        #[arg(long)]
-        token_account: Option<String>,
-        /// The amount is in tokens (decimal), not atoms.
-        #[arg(long)]
-        ui: bool,
-    },
+    Withdraw(Funds),
     /// Places an order.
     Place {
         market: String,
@@ -407,12 +386,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let landed = ctx.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), keys.market, max_orders)], &[&kp])?;
             ctx.print(landed_json(&landed), |_| format!("trader account {}", pda::trader(&keys.market, &kp.pubkey())));
         }
-        Command::Deposit { market, asset, amount, token_account, ui } => {
-            move_funds(&ctx, &signer()?, true, &market, asset, (&amount, ui), token_account)?
-        }
-        Command::Withdraw { market, asset, amount, token_account, ui } => {
-            move_funds(&ctx, &signer()?, false, &market, asset, (&amount, ui), token_account)?
-        }
+        Command::Deposit(funds) => move_funds(&ctx, &signer()?, true, funds)?,
+        Command::Withdraw(funds) => move_funds(&ctx, &signer()?, false, funds)?,
         Command::Place {
             market,
             side,
@@ -536,6 +511,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Deposit (or withdraw) `amount` atoms of the market's base or quote token.
+/// What deposit and withdraw take.
+#[derive(clap::Args)]
+struct Funds {
+    market: String,
+    asset: Asset,
+    /// Token atoms (with --ui: tokens, e.g. 1.5).
+    amount: String,
+    /// Your token account to pay from or to (default: your associated token account).
+    #[arg(long)]
+    token_account: Option<String>,
+    /// The amount is in tokens (decimal), not atoms.
+    #[arg(long)]
+    ui: bool,
+}
+
 /// A whole number of `unit`s, or a message pointing at --ui for decimals.
 fn whole(value: &str, flag: &str, unit: &str) -> anyhow::Result<u64> {
     value
@@ -543,25 +533,19 @@ fn whole(value: &str, flag: &str, unit: &str) -> anyhow::Result<u64> {
         .map_err(|_| anyhow!("{flag} {value:?} is not a whole number of {unit} (--ui takes decimal token amounts)"))
 }
 
-/// `amount`: atoms, or with `ui` set, a decimal number of tokens.
-fn move_funds(
-    ctx: &Ctx,
-    kp: &Keypair,
-    deposit: bool,
-    market: &str,
-    asset: Asset,
-    (amount, ui): (&str, bool),
-    token_account: Option<String>,
-) -> anyhow::Result<()> {
-    let (keys, m) = ctx.market(market)?;
+/// A deposit (`deposit`) or a withdrawal of `funds`: `amount` is atoms, or with
+/// `ui` set, a decimal number of tokens.
+fn move_funds(ctx: &Ctx, kp: &Keypair, deposit: bool, funds: Funds) -> anyhow::Result<()> {
+    let Funds { market, asset, amount, token_account, ui } = funds;
+    let (keys, m) = ctx.market(&market)?;
     let (mint, decimals) = match asset {
         Asset::Base => (keys.base_mint, m.base_decimals),
         Asset::Quote => (keys.quote_mint, m.quote_decimals),
     };
     let amount = if ui {
-        flow::ui_atoms(amount, decimals).map_err(|e| anyhow!("amount {e}"))?
+        flow::ui_atoms(&amount, decimals).map_err(|e| anyhow!("amount {e}"))?
     } else {
-        whole(amount, "amount", "atoms")?
+        whole(&amount, "amount", "atoms")?
     };
     let program = ctx.token_program(&mint)?;
     let wallet = token_account.map(|a| address(&a, "token account")).transpose()?;

@@ -13,13 +13,20 @@ use crate::ledger::Ledger;
 use crate::rpc::RpcClient;
 use crate::scenario::{TestMarket, Wallet};
 
-/// A small deterministic generator (no dependency, same walk every run).
-struct Lcg(u64);
+/// A small deterministic generator (no dependency, same walk every run from one
+/// seed), shared by the bots, the chaos suite and the load test.
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
+    /// A number in `0..n`.
+    pub fn next(&mut self, n: u64) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
+    }
+
+    /// A duration between `lo` and `hi` milliseconds.
+    pub fn millis(&mut self, lo: u64, hi: u64) -> std::time::Duration {
+        std::time::Duration::from_millis(lo + self.next(hi - lo))
     }
 }
 

@@ -175,6 +175,12 @@ pub fn ws_url(proxy: &Proxy) -> String {
     format!("ws://127.0.0.1:{}", proxy.port)
 }
 
+/// The number after `name` on the command line (`--seconds 60`), if given.
+pub fn arg(name: &str) -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().expect("a number"))
+}
+
 /// Polls `done` every 200 ms; panics after `bound`. Returns how long it took.
 pub fn wait(what: &str, bound: Duration, mut done: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();

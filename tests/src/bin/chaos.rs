@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use solex_tests::exchange::{wait, Exchange};
+use solex_tests::bots::Lcg;
+use solex_tests::exchange::{arg, wait, Exchange};
 use solex_tests::rpc::settled_fill_seqs;
 use solex_tests::scenario::{fill_queue, Wallet};
 use solex_tests::services;
@@ -50,20 +51,6 @@ impl Fault {
             Fault::RedisRestart => "Redis shutdown + start",
             Fault::RpcCut => "RPC + websocket cut",
         }
-    }
-}
-
-/// The same small generator as the bots: a run is reproducible from its seed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-
-    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next(hi - lo))
     }
 }
 
@@ -113,11 +100,6 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::SeqCst);
     }
-}
-
-fn arg(name: &str) -> Option<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().expect("a number"))
 }
 
 fn main() {

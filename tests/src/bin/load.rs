@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use solex_sdk::instructions as ix;
 use solex_sdk::{OrderType, PlaceOrderArgs, Side};
-use solex_tests::exchange::{wait, Exchange};
+use solex_tests::bots::Lcg;
+use solex_tests::exchange::{arg, wait, Exchange};
 use solex_tests::ledger::Ledger;
 use solex_tests::rpc::RpcClient;
 use solex_tests::scenario::{fill_queue, market, TestMarket, Wallet};
@@ -27,15 +28,6 @@ use solex_tests::services;
 const MID: u64 = 10_000;
 /// Sampling period: the resolution of the lag figures.
 const SAMPLE_EVERY: Duration = Duration::from_millis(200);
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
 
 #[derive(Default)]
 struct Counts {
@@ -140,11 +132,6 @@ fn percentiles(v: &[u128]) -> String {
     }
     let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     format!("p50 {} ms  p99 {} ms  max {} ms  ({} samples)", at(0.5), at(0.99), v[v.len() - 1], v.len())
-}
-
-fn arg(name: &str) -> Option<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().expect("a number"))
 }
 
 fn main() {
