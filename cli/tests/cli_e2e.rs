@@ -138,7 +138,9 @@ fn a_wallet_trades_from_the_terminal() {
     let name = format!("solex_cli_test_{}", std::process::id());
     let api = rt.block_on(async {
         use solex_indexer::{api, db, ingest};
-        let pool = db::connect(&db::create_database(&db::test_server_url(), &name).await.unwrap()).await.unwrap();
+        let pool = db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap())
+            .await
+            .unwrap();
         db::migrate(&pool).await.unwrap();
         let rpc = std::sync::Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
         ingest::backfill(rpc, &pool, solex::ID, None, None).await.unwrap();
@@ -156,7 +158,7 @@ fn a_wallet_trades_from_the_terminal() {
     assert_eq!(with_api(&["trades", &market])["trades"], serde_json::json!([]));
     let unreachable = cli.fails(&["trades", &market, "--api", "http://127.0.0.1:9"], 1);
     assert!(unreachable.contains("cannot reach the indexer API"), "{unreachable}");
-    rt.block_on(solex_indexer::db::drop_database(&solex_indexer::db::test_server_url(), &name)).unwrap();
+    rt.block_on(solex_indexer::db::drop_database(&solex_tests::services::pg_admin_url(), &name)).unwrap();
 
     // Bad input: a clear message and a non-zero exit, nothing sent.
     assert!(cli.fails(&["book", "not-a-market"], 1).contains("is not a base58 address"));

@@ -59,7 +59,8 @@ async fn main() {
     eprintln!("starting solana-test-validator, a database and the indexer ...");
     let validator = TestValidator::start();
     let name = format!("solex_bench_{}", std::process::id());
-    let pool = db::connect(&db::create_database(&db::test_server_url(), &name).await.unwrap()).await.unwrap();
+    let pool =
+        db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap()).await.unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = service::Config {
         rpc_url: validator.rpc_url(),
@@ -245,6 +246,6 @@ async fn main() {
     }
 
     pool.close().await;
-    db::drop_database(&db::test_server_url(), &name).await.unwrap();
+    db::drop_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap();
     drop(m);
 }

@@ -40,7 +40,8 @@ async fn main() {
     .unwrap();
 
     let name = format!("solex_bench_{}", std::process::id());
-    let bench = db::connect(&db::create_database(&db::test_server_url(), &name).await.unwrap()).await.unwrap();
+    let bench =
+        db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap()).await.unwrap();
     db::migrate(&bench).await.unwrap();
     let rpc = Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
     let started = Instant::now();
@@ -48,7 +49,7 @@ async fn main() {
     let took = started.elapsed();
     assert!(db::gaps(&bench).await.unwrap().is_empty());
     bench.close().await;
-    db::drop_database(&db::test_server_url(), &name).await.unwrap();
+    db::drop_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap();
 
     println!("| ingestion (cold backfill, local validator, PostgreSQL) | value |");
     println!("|---|---:|");

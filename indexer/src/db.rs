@@ -329,9 +329,3 @@ pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     admin.close().await;
     Ok(())
 }
-
-/// The server to make throwaway databases on (tests, benchmarks):
-/// `SOLEX_TEST_DATABASE_URL`, default the local server's `postgres` database.
-pub fn test_server_url() -> String {
-    std::env::var("SOLEX_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}

@@ -38,12 +38,7 @@ fn add_examples(doc: &mut Value, examples: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_the_schema_describes_gets_a_server_error() {
-    let st = std::process::Command::new("bash")
-        .args(["-c", ". scripts/env.sh && printf %s \"$APIFUZZ_VENV/bin/st\""])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .unwrap();
-    let st = String::from_utf8(st.stdout).unwrap();
+    let st = format!("{}/bin/st", solex_tests::services::env_sh("APIFUZZ_VENV"));
     assert!(std::path::Path::new(&st).exists(), "schemathesis not found at {st}: run scripts/setup.sh apifuzz");
 
     let stack = support::Stack::start().await;

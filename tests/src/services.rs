@@ -6,6 +6,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
+}
+
+/// A variable of scripts/env.sh, the one place tool versions and cache paths are pinned.
+pub fn env_sh(name: &str) -> String {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(". scripts/env.sh && printf %s \"${name}\""))
+        .current_dir(workspace_root())
+        .output()
+        .expect("run bash");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
 /// The PostgreSQL server URL databases are created on (`SOLEX_TEST_DATABASE_URL`).
 pub fn pg_admin_url() -> String {
     std::env::var("SOLEX_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())

@@ -6,25 +6,11 @@
 //! disruption budgets, dashboards and alerts over metrics the services really
 //! export, and container arguments the binaries really accept.
 //! Tools: `scripts/setup.sh deploy` (paths from scripts/env.sh).
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// A variable of scripts/env.sh (the one place tool versions are pinned).
-fn env_sh(name: &str) -> String {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!(". scripts/env.sh && printf %s \"${name}\""))
-        .current_dir(root())
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
-}
+use solex_tests::services::{env_sh, workspace_root as root};
 
 fn tool(path: String, what: &str) -> String {
     assert!(Path::new(&path).exists(), "{what} not found at {path}: run scripts/setup.sh deploy");

@@ -18,14 +18,14 @@ pub struct TestDb {
 impl TestDb {
     pub async fn create() -> Self {
         let name = format!("solex_test_{}_{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
-        let url = db::create_database(&db::test_server_url(), &name)
+        let url = db::create_database(&solex_tests::services::pg_admin_url(), &name)
             .await
             .expect("PostgreSQL reachable (scripts/setup.sh services starts it)");
         Self { name, url }
     }
 
     pub async fn drop_db(self) {
-        db::drop_database(&db::test_server_url(), &self.name).await.unwrap();
+        db::drop_database(&solex_tests::services::pg_admin_url(), &self.name).await.unwrap();
     }
 }
 
