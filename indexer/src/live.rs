@@ -353,13 +353,19 @@ pub enum Source {
     Database,
 }
 
-/// The market's whole book: from the Redis cache when it has one, else from
+/// The market's whole book: from the Redis cache when it is current, else from
 /// PostgreSQL (caching it for the next reader). Redis being down only costs speed.
 pub async fn book(db: &PgPool, redis: Option<&ConnectionManager>, market: &str) -> sqlx::Result<(Book, Source)> {
     let mut conn = redis.cloned();
     if let Some(c) = conn.as_mut() {
         if let Ok(Some(book)) = cached(c, market).await {
-            return Ok((book, Source::Cache));
+            // The cache follows the log through the stream, a moment after each commit:
+            // a reader who has seen event n in the log must not get an older book.
+            let newest: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE market = $1").bind(market).fetch_one(db).await?;
+            if book.seq >= newest.unwrap_or(0) {
+                return Ok((book, Source::Cache));
+            }
         }
     }
     let book = book_from_db(db, market).await?;
