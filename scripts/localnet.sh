@@ -11,7 +11,15 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 cd "$root"
-"$here/setup.sh" packages sbf validator services
+. "$here/env.sh"
+"$here/setup.sh" packages services
+# The validator build is the longest step (once): it runs beside the SBF toolchain,
+# the program and the services' build, so neither leaves a core idle.
+"$here/setup.sh" validator & validator=$!
+"$here/setup.sh" sbf
 "$here/build-sbf.sh"
-cargo build --quiet --ignore-rust-version -p solex-crank --bin solex-crank -p solex-indexer --bin solex-indexer -p solex-cli --bin solex
+say "building the crank, the indexer and the CLI"
+cargo build --ignore-rust-version -p solex-crank --bin solex-crank -p solex-indexer --bin solex-indexer -p solex-cli --bin solex \
+  -p solex-tests --bin localnet
+wait "$validator" || die "the validator build failed (see above)"
 exec cargo run --quiet --ignore-rust-version -p solex-tests --bin localnet -- "${1:-target/localnet}"

@@ -93,16 +93,56 @@ step_std() {
 
 step_sbf() { step_packages; step_llvm; step_linker; step_std; }
 
+# solana-test-validator, built from the published agave-validator crate with its own
+# Cargo.lock (the pinned versions, as `cargo install --locked` would), and three
+# build-time choices that leave the validator's code unchanged (docs/toolchain.md):
+# opt-level 1 (3 for the hashing, signature and SBF VM crates the validator spends
+# its time in), Debian's protoc instead of a from-source C++ build of it, and a
+# timings report. A line every minute says how far the build is.
+VALIDATOR_OPT_CONFIG=(--config profile.release.opt-level=1 --config profile.release.debug=0)
+for crate in sha2 curve25519-dalek ed25519-dalek solana-sbpf blake3; do
+  VALIDATOR_OPT_CONFIG+=(--config "profile.release.package.$crate.opt-level=3")
+done
+
 step_validator() {
   if [ -x "$SOLANA_TEST_VALIDATOR" ] && "$SOLANA_TEST_VALIDATOR" --version | grep -q "$AGAVE_VERSION"; then
     say "solana-test-validator $AGAVE_VERSION ready"; return
   fi
   step_packages
-  say "step validator: building solana-test-validator (agave $AGAVE_VERSION) from crates.io; about an hour on 2 cores, once (log: $SOLEX_CACHE/logs/validator-build.log)"
-  CARGO_TARGET_DIR="$SOLEX_CACHE/validator-build" \
-    cargo install "agave-validator@$AGAVE_VERSION" --locked --bin solana-test-validator --root "$VALIDATOR_ROOT" \
-      >"$SOLEX_CACHE/logs/validator-build.log" 2>&1 \
-    || die "building solana-test-validator failed; see $SOLEX_CACHE/logs/validator-build.log"
+  local src="$SOLEX_CACHE/validator-src/agave-validator-$AGAVE_VERSION" log="$SOLEX_CACHE/logs/validator-build.log"
+  if [ ! -f "$src/Cargo.lock" ]; then
+    say "validator: fetching agave-validator $AGAVE_VERSION from crates.io"
+    rm -rf "$src"; mkdir -p "$(dirname "$src")"
+    curl -sSfL "https://static.crates.io/crates/agave-validator/agave-validator-$AGAVE_VERSION.crate" \
+      | tar xz -C "$(dirname "$src")" || die "could not download agave-validator $AGAVE_VERSION"
+    cp -r "$here/toolchain/protobuf-src-system" "$src/protobuf-src-system"
+    cp "$src/Cargo.lock" "$src/Cargo.lock.published"
+    # The published manifest is the crate's own; append the one build-tool patch.
+    printf '\n[patch.crates-io]\nprotobuf-src = { path = "protobuf-src-system" }\n' >>"$src/Cargo.toml"
+    # The lock file pins crates.io's protobuf-src; move that one entry to the patch.
+    (cd "$src" && cargo update -p protobuf-src 2>>"$log") || die "could not apply the protobuf-src patch; see $log"
+  fi
+  local total; total=$(grep -c '^name = ' "$src/Cargo.lock")
+  say "step validator: building solana-test-validator (agave $AGAVE_VERSION, $total crates); about 20-25 min on 2 cores, once (log: $log)"
+  (
+    while sleep 60; do
+      say "validator: $(grep -c '^ *Compiling ' "$log" 2>/dev/null || echo 0) of ~$total crates compiled, $(( ($(date +%s) - start) / 60 )) min"
+    done
+  ) & local ticker=$!
+  local ok=0
+  (cd "$src" && PROTOC=/usr/bin/protoc CARGO_TARGET_DIR="$SOLEX_CACHE/validator-build" \
+    cargo build --release --bin solana-test-validator --timings "${VALIDATOR_OPT_CONFIG[@]}") >"$log" 2>&1 || ok=$?
+  kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+  [ $ok = 0 ] || die "building solana-test-validator failed; see $log"
+  # Every crate but the stand-in (and the autotools it no longer needs) must be the
+  # published lock file's version: refuse a build that re-resolved anything else.
+  local pins; pins() { awk '/^name = /{n=$3} /^version = /{print n, $3}' "$1" | grep -v '"protobuf-src"\|"autotools"' | sort; }
+  [ "$(pins "$src/Cargo.lock")" = "$(pins "$src/Cargo.lock.published")" ] \
+    || die "the validator build re-resolved crates beyond protobuf-src: diff $src/Cargo.lock $src/Cargo.lock.published"
+  mkdir -p "$VALIDATOR_ROOT/bin"
+  install -m 0755 "$SOLEX_CACHE/validator-build/release/solana-test-validator" "$SOLANA_TEST_VALIDATOR"
+  cp "$src/target/cargo-timings/cargo-timing.html" "$SOLEX_CACHE/logs/validator-timings.html" 2>/dev/null \
+    || cp "$SOLEX_CACHE"/validator-build/cargo-timings/cargo-timing.html "$SOLEX_CACHE/logs/validator-timings.html" 2>/dev/null || true
 }
 
 # Debian's Chromium and ChromeDriver, for the trading page's browser test.

@@ -14,7 +14,11 @@ if [ -n "${CI:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
   say "CI: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 fi
 
-"$here/setup.sh"
+"$here/setup.sh" packages browser deploy apifuzz services
+# The validator build (once, the longest step) runs beside the SBF build, the lints
+# and the test build; the tests that need it wait for it below.
+"$here/setup.sh" validator & validator=$!
+"$here/setup.sh" sbf
 "$here/build-sbf.sh"
 
 say "cargo fmt --check"
@@ -23,6 +27,9 @@ cargo fmt --all --check || die "code is not formatted: run cargo fmt --all"
 # 1.97 but build with the host's 1.95 (see docs/toolchain.md).
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --ignore-rust-version -- -D warnings
+say "building the tests"
+cargo test --workspace --ignore-rust-version --no-run
+wait "$validator" || die "the validator build failed (see above)"
 say "cargo test (unit, LiteSVM, solana-test-validator)"
 log="$(mktemp)"; trap 'rm -f "$log"' EXIT
 cargo test --workspace --ignore-rust-version 2>&1 | tee "$log"
