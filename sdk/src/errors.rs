@@ -50,6 +50,14 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
         TraderNotEmpty,
         ClientOrderNotFound,
         NoMarketSize,
+        NotionalTooLarge,
+        InvalidExpiry,
+        NothingToPrune,
+        DelegatePostOnly,
+        DelegatePriceBand,
+        InvalidDelegateBand,
+        UnsupportedMintExtension,
+        MarketClosed,
     ];
     ALL.iter().copied().find(|e| u32::from(*e) == code)
 }

@@ -45,6 +45,7 @@ solex_events!(
     Withdrawn,
     OrderPlaced,
     OrdersCancelled,
+    OrdersPruned,
     FillsConsumed,
     FundsSettled,
     FeesSwept,

@@ -301,9 +301,12 @@ pub fn sweep_fees(authority: Pubkey, keys: &MarketKeys, destination: Pubkey, tok
     )
 }
 
-pub fn close_trader(owner: Pubkey, market: Pubkey) -> Instruction {
+/// Closes `owner`'s empty trader account, its rent to `owner`; `signer` is the
+/// owner, or the market authority while the market is paused.
+pub fn close_trader(signer: Pubkey, owner: Pubkey, market: Pubkey) -> Instruction {
     ix(
         accounts::CloseTrader {
+            signer,
             owner,
             market,
             trader: pda::trader(&market, &owner),
@@ -314,10 +317,13 @@ pub fn close_trader(owner: Pubkey, market: Pubkey) -> Instruction {
     )
 }
 
+/// Closes an empty market: rent to `destination`; tokens sent to the vaults
+/// directly (no trader's) to the token accounts `leftovers` (base, quote).
 pub fn close_market(
     authority: Pubkey,
     destination: Pubkey,
     keys: &MarketKeys,
+    leftovers: (Pubkey, Pubkey),
     base_token_program: Pubkey,
     quote_token_program: Pubkey,
 ) -> Instruction {
@@ -331,6 +337,10 @@ pub fn close_market(
             fill_queue: keys.fill_queue,
             base_vault: keys.base_vault,
             quote_vault: keys.quote_vault,
+            base_mint: keys.base_mint,
+            quote_mint: keys.quote_mint,
+            base_destination: leftovers.0,
+            quote_destination: leftovers.1,
             base_token_program,
             quote_token_program,
             event_authority: pda::event_authority(),
@@ -341,14 +351,36 @@ pub fn close_market(
 }
 
 /// Let `delegate` place and cancel for `owner` (`None` removes the delegate).
-pub fn set_delegate(owner: Pubkey, market: Pubkey, delegate: Option<Pubkey>) -> Instruction {
+/// Lets `delegate` cancel and place post-only orders for `owner`: bids at most
+/// `max_bid_price`, asks at least `min_ask_price` (ticks; `max_bid_price <=
+/// min_ask_price`). `None` removes the delegate.
+pub fn set_delegate(owner: Pubkey, market: Pubkey, delegate: Option<(Pubkey, u64, u64)>) -> Instruction {
+    let (delegate, max_bid_price, min_ask_price) = match delegate {
+        Some((key, max_bid, min_ask)) => (Some(key), max_bid, min_ask),
+        None => (None, 0, 0),
+    };
     ix(
         accounts::SetDelegate {
             owned: owned_trader(owner, market),
             event_authority: pda::event_authority(),
             program: ID,
         },
-        instruction::SetDelegate { delegate },
+        instruction::SetDelegate { delegate, max_bid_price, min_ask_price },
+    )
+}
+
+/// Permissionless: removes up to `limit` expired orders from `side`.
+pub fn prune_expired(keys: &MarketKeys, side: Side, limit: u8) -> Instruction {
+    ix(
+        accounts::PruneExpired {
+            market: keys.market,
+            bids: keys.bids,
+            asks: keys.asks,
+            fill_queue: keys.fill_queue,
+            event_authority: pda::event_authority(),
+            program: ID,
+        },
+        instruction::PruneExpired { side, limit },
     )
 }
 

@@ -42,6 +42,8 @@ pub struct Params {
     pub maker_bps: i64,
     pub taker_bps: i64,
     pub max_orders: usize,
+    /// The market's minimum order size in lots: no order, and no remainder, rests below it.
+    pub min_lots: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +86,8 @@ pub struct Pending {
     pub quote: u64,
     pub fee: i64,
     pub order_done: bool,
+    /// The lock of a remainder below the minimum that left the book with this fill.
+    pub unlock: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +151,10 @@ impl Model {
 
     fn place_inner(&mut self, t: usize, order: &Place) -> Result<(), &'static str> {
         let Place { bid, price, qty, kind, stp, max_fills, max_quote } = *order;
+        if qty < self.p.min_lots {
+            return Err("OrderTooSmall");
+        }
+        let min_lots = self.p.min_lots;
         let opposite_best = |m: &Model| if bid { m.asks.first().cloned() } else { m.bids.first().cloned() };
         if kind == Kind::PostOnly && opposite_best(self).is_some_and(|o| Self::crosses(bid, price, o.price)) {
             return Err("WouldCross");
@@ -172,7 +180,7 @@ impl Model {
                 met += 1;
                 let book = if bid { &mut self.asks } else { &mut self.bids };
                 if best.trader == t {
-                    let cut = match stp {
+                    let overlap = match stp {
                         Stp::Abort => return Err("SelfTrade"),
                         Stp::CancelTaking => {
                             stopped = true;
@@ -181,6 +189,8 @@ impl Model {
                         Stp::CancelResting => best.qty,
                         Stp::DecrementBoth => best.qty.min(remaining),
                     };
+                    // No dust stays: a decrement leaving less than the minimum removes it all.
+                    let cut = if best.qty - overlap < min_lots { best.qty } else { overlap };
                     if cut == best.qty {
                         book.remove(0);
                     } else {
@@ -193,7 +203,7 @@ impl Model {
                         acct.open_orders -= 1;
                     }
                     if stp == Stp::DecrementBoth {
-                        remaining -= cut;
+                        remaining -= overlap;
                     }
                     continue;
                 }
@@ -209,7 +219,10 @@ impl Model {
                 } else {
                     -((quote as u128 * self.p.maker_bps.unsigned_abs() as u128 / 10_000) as i64)
                 };
-                let done = lots == best.qty;
+                let left = best.qty - lots;
+                let dust = left > 0 && left < min_lots;
+                let unlock = if dust { self.lock(!bid, best.price, left) } else { 0 };
+                let done = left == 0 || dust;
                 let book = if bid { &mut self.asks } else { &mut self.bids };
                 if done {
                     book.remove(0);
@@ -224,6 +237,7 @@ impl Model {
                     quote,
                     fee,
                     order_done: done,
+                    unlock,
                 });
                 remaining -= lots;
                 spent += quote;
@@ -246,7 +260,7 @@ impl Model {
         }
         let rests = matches!(kind, Kind::Limit | Kind::PostOnly);
         let still_crosses = opposite_best(self).is_some_and(|o| Self::crosses(bid, price, o.price));
-        if rests && remaining > 0 && !stopped && !still_crosses {
+        if rests && remaining > 0 && remaining >= min_lots && !stopped && !still_crosses {
             let lock = self.lock(bid, price, remaining);
             let max_orders = self.p.max_orders;
             let acct = &mut self.traders[t];
@@ -311,6 +325,7 @@ impl Model {
                 acct.base_locked -= f.base;
                 acct.quote_available = (acct.quote_available as i64 + f.quote as i64 - f.fee) as u64;
             }
+            acct.unlock(f.maker_is_bid, f.unlock);
             if f.order_done {
                 acct.open_orders -= 1;
             }

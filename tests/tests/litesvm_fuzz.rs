@@ -27,7 +27,7 @@ use solex_tests::scenario::*;
 use solex_tests::{Keypair, Signer};
 
 /// Which valid instruction a step starts from.
-const TEMPLATES: usize = 15;
+const TEMPLATES: usize = 16;
 
 #[derive(Debug, Clone)]
 enum Mutation {
@@ -206,8 +206,16 @@ impl Fuzz {
             2 => ix::cancel_order(w.pubkey(), k, side, resting(side).unwrap_or(price as u128)),
             3 => ix::cancel_by_client_id(w.pubkey(), w.pubkey(), k, price),
             4 => ix::cancel_all(w.pubkey(), w.pubkey(), k, None, 8),
-            5 => m.deposit_ix(w, if qty.is_multiple_of(2) { k.base_mint } else { k.quote_mint }, qty * 1000),
-            6 => m.withdraw_ix(w, if qty.is_multiple_of(2) { k.base_mint } else { k.quote_mint }, qty * 1000),
+            5 => m.deposit_ix(
+                w,
+                if qty.is_multiple_of(2) { k.base_mint } else { k.quote_mint },
+                qty.saturating_mul(1000),
+            ),
+            6 => m.withdraw_ix(
+                w,
+                if qty.is_multiple_of(2) { k.base_mint } else { k.quote_mint },
+                qty.saturating_mul(1000),
+            ),
             7 => m.next_consume_ix(&self.l).unwrap_or_else(|| ix::consume_events(k, &[], 0, 8)),
             8 => m.settle_ix(w),
             9 => ix::replace_order(
@@ -218,7 +226,11 @@ impl Fuzz {
                 resting(side).unwrap_or(1),
                 PlaceOrderArgs::limit(side, price, qty, 9),
             ),
-            10 => ix::set_delegate(w.pubkey(), k.market, Some(self.wallets[(who + 1) % 3].pubkey())),
+            10 => ix::set_delegate(
+                w.pubkey(),
+                k.market,
+                Some((self.wallets[(who + 1) % 3].pubkey(), price, price.saturating_add(qty))),
+            ),
             11 => ix::place_order_as(
                 self.wallets[(who + 1) % 3].pubkey(),
                 w.pubkey(),
@@ -227,7 +239,8 @@ impl Fuzz {
             ),
             12 => ix::set_paused(self.authority.pubkey(), k.market, price.is_multiple_of(3)),
             13 => ix::sweep_fees(self.authority.pubkey(), k, w.quote, m.quote_program),
-            _ => ix::close_trader(w.pubkey(), k.market),
+            14 => ix::prune_expired(k, side, qty.min(255) as u8),
+            _ => ix::close_trader(w.pubkey(), w.pubkey(), k.market),
         }
     }
 
@@ -298,8 +311,17 @@ impl Fuzz {
     }
 }
 
+/// Every u64 edge an adversary would try: zero, one, the i64 and JavaScript-number
+/// limits, 2^63 (the expiry flag) and the top.
+const EDGES: [u64; 9] = [0, 1, 1 << 32, (1 << 53) + 1, i64::MAX as u64, 1 << 63, (1 << 63) + 1, u64::MAX - 1, u64::MAX];
+
+/// Mostly near the book (so orders trade), sometimes at a u64 edge.
+fn value(near: std::ops::Range<u64>) -> impl Strategy<Value = u64> {
+    prop_oneof![6 => near, 1 => prop::sample::select(&EDGES[..])]
+}
+
 fn steps() -> impl Strategy<Value = Vec<(usize, u64, u64, usize, Mutation)>> {
-    prop::collection::vec((0..TEMPLATES, 90u64..112, 1u64..6, 0usize..3, mutation()), 1..24)
+    prop::collection::vec((0..TEMPLATES, value(90..112), value(1..6), 0usize..3, mutation()), 1..24)
 }
 
 #[test]

@@ -447,7 +447,7 @@ fn u64_limits_overflow_cleanly() {
     // Base atoms of 3 lots exceed u64.
     assert_program_error(e.place(0, limit(Side::Ask, 1, 3)), SolexError::Overflow);
     // Notional beyond u64.
-    assert_program_error(e.place(0, limit(Side::Bid, u64::MAX, 2)), SolexError::Overflow);
+    assert_program_error(e.place(0, limit(Side::Bid, u64::MAX, 2)), SolexError::NotionalTooLarge);
     before.assert_unchanged(&e.l);
 }
 
@@ -588,9 +588,10 @@ fn paused_markets_still_settle_and_closed_markets_are_gone() {
 
     // Not empty yet: traders still hold funds.
     let dest = Keypair::new().pubkey();
-    let close = ix::close_market(auth.pubkey(), dest, &k, TOKEN_PROGRAM, TOKEN_PROGRAM);
+    let leftovers = (e.wallets[0].base, e.wallets[0].quote);
+    let close = ix::close_market(auth.pubkey(), dest, &k, leftovers, TOKEN_PROGRAM, TOKEN_PROGRAM);
     assert_program_error(e.l.send(std::slice::from_ref(&close), &[&auth]), SolexError::MarketNotEmpty);
-    assert_program_error(e.send_as(0, ix::close_trader(maker, k.market)), SolexError::TraderNotEmpty);
+    assert_program_error(e.send_as(0, ix::close_trader(maker, maker, k.market)), SolexError::TraderNotEmpty);
     // Everyone settles and closes; fees are swept; then the market closes.
     let crank = e.crank.insecure_clone();
     let mut rent_back = 0;
@@ -600,7 +601,7 @@ fn paused_markets_still_settle_and_closed_markets_are_gone() {
         let owner = e.w(i).pubkey();
         let trader = pda::trader(&k.market, &owner);
         let lamports = e.l.lamports(&owner) + e.l.lamports(&trader);
-        let closed = e.l.send(&[ix::close_trader(owner, k.market)], &[&e.wallets[i].keypair]).unwrap();
+        let closed = e.l.send(&[ix::close_trader(owner, owner, k.market)], &[&e.wallets[i].keypair]).unwrap();
         assert!(matches!(&closed.events[..], [SolexEvent::TraderClosed(c)] if c.trader == trader));
         assert!(e.l.account_data(&trader).is_none());
         assert_eq!(e.l.lamports(&owner), lamports - 5_000, "rent back to the owner, less the fee");
@@ -616,10 +617,16 @@ fn paused_markets_still_settle_and_closed_markets_are_gone() {
     assert_program_error(e.l.send(&[by_other], &[&crank]), SolexError::NotMarketAuthority);
     let closed = e.l.send(&[close], &[&auth]).unwrap();
     assert!(matches!(&closed.events[..], [SolexEvent::MarketClosed(c)] if c.market == k.market));
-    for key in [k.market, k.bids, k.asks, k.fill_queue, k.base_vault, k.quote_vault] {
+    for key in [k.bids, k.asks, k.fill_queue, k.base_vault, k.quote_vault] {
         assert!(e.l.account_data(&key).is_none(), "{key} closed");
     }
-    assert!(e.l.lamports(&dest) > 4_000_000_000, "the rent of books, queue, market and vaults returned");
-    // A closed market accepts nothing.
-    assert!(e.l.send(&[ix::create_trader(crank.pubkey(), crank.pubkey(), k.market, 4)], &[&crank]).is_err());
+    assert!(e.l.lamports(&dest) > 4_000_000_000, "the rent of books, queue and vaults returned");
+    // The market stays as a closed tombstone: it accepts nothing and its address can
+    // never be created again, so its event sequence never restarts.
+    let market = market(&e.l, &k.market);
+    assert_eq!((market.closed, market.paused), (1, 1));
+    assert_program_error(
+        e.l.send(&[ix::create_trader(crank.pubkey(), crank.pubkey(), k.market, 4)], &[&crank]),
+        SolexError::MarketClosed,
+    );
 }

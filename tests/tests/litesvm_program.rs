@@ -3,7 +3,7 @@ use anchor_lang::prelude::Pubkey;
 use solex_sdk::errors::describe;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
-use solex_sdk::{order_id, CreateMarketArgs, PlaceOrderArgs, Side, SolexError};
+use solex_sdk::{order_id, CreateMarketArgs, OrderType, PlaceOrderArgs, Side, SolexError};
 use solex_tests::ledger::Ledger;
 use solex_tests::litesvm_ledger::SvmLedger;
 use solex_tests::scenario::*;
@@ -326,9 +326,10 @@ fn place_and_cancel_reject_bad_input_and_change_nothing() {
         |side, price| PlaceOrderArgs { order_type: solex_sdk::OrderType::PostOnly, ..order(side, price, 1, 0) };
     assert_program_error(l.send(&[place(post_only(Side::Bid, 200))], &[&alice.keypair]), SolexError::WouldCross);
     assert_program_error(l.send(&[place(post_only(Side::Ask, 100))], &[&alice.keypair]), SolexError::WouldCross);
-    // qty * price * tick beyond u64.
-    assert_program_error(l.send(&[place(order(Side::Bid, 150, u64::MAX, 0))], &[&alice.keypair]), SolexError::Overflow);
-    assert_program_error(l.send(&[place(order(Side::Ask, 300, u64::MAX, 0))], &[&alice.keypair]), SolexError::Overflow);
+    // qty * price * tick beyond u64: such an order could never be taken, so it never rests.
+    let mut huge = |side, price| l.send(&[place(order(side, price, u64::MAX, 0))], &[&alice.keypair]);
+    assert_program_error(huge(Side::Bid, 150), SolexError::NotionalTooLarge);
+    assert_program_error(huge(Side::Ask, 300), SolexError::NotionalTooLarge);
 
     // Books swapped.
     let mut swapped = place(order(Side::Bid, 90, 1, 0));
@@ -440,7 +441,8 @@ fn delegate_places_and_cancels_but_never_withdraws() {
     let k = m.keys;
     l.send(&[m.deposit_ix(&alice, k.quote_mint, 1_000_000)], &[&alice.keypair]).unwrap();
     let alice_trader = solex_sdk::pda::trader(&k.market, &alice.pubkey());
-    let bid = order(Side::Bid, 100, 2, 7);
+    // A delegate places post-only orders inside the owner's band (here: bids up to 100).
+    let bid = PlaceOrderArgs { order_type: OrderType::PostOnly, ..order(Side::Bid, 100, 2, 7) };
 
     // Without a delegate, Bob cannot trade for Alice.
     assert_program_error(
@@ -448,13 +450,12 @@ fn delegate_places_and_cancels_but_never_withdraws() {
         SolexError::NotOwnerOrDelegate,
     );
     // Only the owner sets a delegate.
-    let mut hijack = ix::set_delegate(bob.pubkey(), k.market, Some(bob.pubkey()));
+    let mut hijack = ix::set_delegate(bob.pubkey(), k.market, Some((bob.pubkey(), 100, 100)));
     hijack.accounts[2].pubkey = alice_trader;
     assert_program_error(l.send(&[hijack], &[&bob.keypair]), SolexError::NotOwner);
-    let set = l.send(&[ix::set_delegate(alice.pubkey(), k.market, Some(bob.pubkey()))], &[&alice.keypair]).unwrap();
-    assert!(
-        matches!(&set.events[..], [SolexEvent::DelegateSet(e)] if e.delegate == bob.pubkey() && e.trader == alice_trader)
-    );
+    let set = l.send(&[ix::set_delegate(alice.pubkey(), k.market, Some((bob.pubkey(), 100, 100)))], &[&alice.keypair]);
+    assert!(matches!(&set.unwrap().events[..], [SolexEvent::DelegateSet(e)]
+        if e.delegate == bob.pubkey() && e.trader == alice_trader && (e.max_bid_price, e.min_ask_price) == (100, 100)));
     assert_eq!(trader_account(&l, &k.market, &alice.pubkey()).delegate, bob.pubkey());
 
     // Bob places and cancels with Alice's funds.

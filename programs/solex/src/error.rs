@@ -88,4 +88,20 @@ pub enum SolexError {
     ClientOrderNotFound,
     #[msg("market orders need a quantity or a quote budget")]
     NoMarketSize,
+    #[msg("a resting order's notional with fees must fit in u64: price or quantity too large")]
+    NotionalTooLarge,
+    #[msg("expiry slot must be nonzero and below 2^63; expiry time must be positive")]
+    InvalidExpiry,
+    #[msg("no expired order to prune on this side")]
+    NothingToPrune,
+    #[msg("a delegate may only place post-only orders")]
+    DelegatePostOnly,
+    #[msg("the order's price is outside the band the owner set for its delegate")]
+    DelegatePriceBand,
+    #[msg("delegate band: max_bid_price must not exceed min_ask_price")]
+    InvalidDelegateBand,
+    #[msg("the mint has a Token-2022 extension this exchange does not accept")]
+    UnsupportedMintExtension,
+    #[msg("the market is closed")]
+    MarketClosed,
 }

@@ -74,6 +74,11 @@ pub enum ReduceReason {
     Expired,
     /// Self-trade prevention cancelled or decremented it.
     SelfTrade,
+    /// Its side was full and a better order took its place (the side's worst order goes).
+    Evicted,
+    /// A fill or a self-trade decrement left less than the market's minimum size:
+    /// the remainder left the book with it.
+    BelowMinimum,
 }
 
 /// A resting order removed or shrunk without trading.
@@ -84,6 +89,10 @@ pub struct Reduced {
     pub side: Side,
     pub qty_lots: u64,
     pub reason: ReduceReason,
+    /// Atoms that move from the owner's locked to its available balance: at once when
+    /// the owner is the instruction's trader, else when `consume_events` applies the
+    /// order's queue entry (its `Settled::unlocked`).
+    pub unlocked: u64,
 }
 
 /// An order was placed: what it took from the book, what rested, and what it met.
@@ -132,6 +141,17 @@ pub struct OrdersCancelled {
     pub orders: Vec<CancelledOrder>,
 }
 
+/// Expired orders removed by the permissionless `prune_expired`; each owner's funds
+/// unlock when `consume_events` applies its queue entry.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersPruned {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub side: Side,
+    pub orders: Vec<Reduced>,
+}
+
 /// What `consume_events` applied to one maker.
 #[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
@@ -140,6 +160,9 @@ pub struct Settled {
     pub order_id: u128,
     pub kind: QueueEventKind,
     pub qty_lots: u64,
+    /// Atoms moved from the maker's locked to its available balance besides the fill:
+    /// all of an `Out` entry's lock, or a `Fill`'s remainder that fell below the minimum.
+    pub unlocked: u64,
 }
 
 /// Queue entries applied to makers' accounts, in fill sequence order.
@@ -203,4 +226,8 @@ pub struct DelegateSet {
     pub trader: Pubkey,
     /// `Pubkey::default()` when the delegate was removed.
     pub delegate: Pubkey,
+    /// The delegate's price band: its bids at most `max_bid_price`, its asks at least
+    /// `min_ask_price` (ticks), post-only (see `set_delegate`).
+    pub max_bid_price: u64,
+    pub min_ask_price: u64,
 }

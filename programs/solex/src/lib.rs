@@ -50,9 +50,15 @@ pub mod solex {
         instructions::handle_place_order(ctx, args)
     }
 
-    /// Lets another key place and cancel (never withdraw) for the owner; `None` removes it.
-    pub fn set_delegate(ctx: Context<SetDelegate>, delegate: Option<Pubkey>) -> Result<()> {
-        instructions::handle_set_delegate(ctx, delegate)
+    /// Lets another key cancel and place post-only orders inside a price band for the
+    /// owner (never withdraw, never take); `None` removes it.
+    pub fn set_delegate(
+        ctx: Context<SetDelegate>,
+        delegate: Option<Pubkey>,
+        max_bid_price: u64,
+        min_ask_price: u64,
+    ) -> Result<()> {
+        instructions::handle_set_delegate(ctx, delegate, max_bid_price, min_ask_price)
     }
 
     /// Pauses (or resumes) the market; only its authority may.
@@ -89,6 +95,11 @@ pub mod solex {
         instructions::handle_consume_events(ctx, expected_head, limit)
     }
 
+    /// Permissionless: removes up to `limit` expired orders from one side of the book.
+    pub fn prune_expired(ctx: Context<PruneExpired>, side: Side, limit: u8) -> Result<()> {
+        instructions::handle_prune_expired(ctx, side, limit)
+    }
+
     /// Permissionless: pays a trader's available balances to its owner's token accounts.
     pub fn settle_funds(ctx: Context<SettleFunds>) -> Result<()> {
         instructions::handle_settle_funds(ctx)
@@ -99,7 +110,9 @@ pub mod solex {
         instructions::handle_sweep_fees(ctx)
     }
 
-    /// The owner closes an empty trader account and gets its rent back.
+    /// Closes an empty trader account, its rent to its owner: by the owner, or by the
+    /// market authority while the market is paused (so no stranger's empty account
+    /// can keep a market from closing).
     pub fn close_trader(ctx: Context<CloseTrader>) -> Result<()> {
         instructions::handle_close_trader(ctx)
     }

@@ -12,6 +12,11 @@ use crate::state::*;
 /// self-invocation, must fit the program's 32 KiB heap (64 fills did not).
 pub const MAX_BATCH: u8 = 32;
 
+/// Expired orders one taker removes on its way, besides its `max_fills` meets: an
+/// expired order costs a taker a pop and a queue entry, and no longer uses up its
+/// fill limit, so a side full of soon-expiring orders cannot starve takers.
+pub const MAX_EXPIRED_PER_TAKE: usize = MAX_BATCH as usize;
+
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OrderType {
     /// Takes what crosses, rests the rest.
@@ -57,8 +62,9 @@ pub struct PlaceOrderArgs {
     pub order_type: OrderType,
     pub self_trade: SelfTradeMode,
     pub expiry: Expiry,
-    /// Most resting orders to meet (fills, expired and self-trade orders), 1..=32,
-    /// so the instruction stays inside its compute budget.
+    /// Most resting orders to trade with or self-trade-cancel, 1..=32, so the
+    /// instruction stays inside its compute budget (expired orders met on the way
+    /// do not count: up to `MAX_EXPIRED_PER_TAKE` more are removed).
     pub max_fills: u8,
 }
 
@@ -128,6 +134,7 @@ impl Book<'_> {
         require!(args.price > 0, SolexError::ZeroPrice);
         require!(args.qty_lots > 0, SolexError::ZeroQuantity);
         require!(args.qty_lots >= self.market.min_order_lots, SolexError::OrderTooSmall);
+        args.expiry.validate()?;
         require!(!args.expiry.has_passed(now), SolexError::OrderExpired);
         let post_only = matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide);
         if !post_only {
@@ -165,23 +172,51 @@ impl Book<'_> {
         }
         let rests = matches!(args.order_type, OrderType::Limit | OrderType::PostOnly | OrderType::PostOnlySlide);
         // A remainder that still crosses (the fill limit or budget stopped matching)
-        // is cancelled rather than rested: the book never holds crossed orders.
-        if rests && remaining > 0 && !stopped_by_self_trade && !self.sides(side).1.crosses(placed.price) {
-            let locked = self.market.lock_amount(side, placed.price, remaining)?;
-            taker.trader.lock(Asset::locked_by(side), locked)?;
-            taker.trader.add_order(taker.slots, side, placed.price, seq, args.client_order_id)?;
-            self.side_mut(side).insert(RestingOrder {
-                trader: taker.key,
-                price: placed.price,
-                seq,
-                qty_lots: remaining,
-                expires: args.expiry.encode(),
-            })?;
-            placed.rested_lots = remaining;
-            placed.locked = locked;
+        // is cancelled rather than rested: the book never holds crossed orders. Nor
+        // does it hold dust: a remainder below the minimum size is cancelled too.
+        if rests
+            && remaining > 0
+            && remaining >= self.market.min_order_lots
+            && !stopped_by_self_trade
+            && !self.sides(side).1.crosses(placed.price)
+        {
+            // Only a side full of better orders refuses it. (An order that took is
+            // priced beyond the other side's best, so above its own side's worst.)
+            require!(self.sides(side).0.can_rest(placed.price, seq), SolexError::BookFull);
+            self.rest(taker, args, seq, remaining, &mut placed)?;
         }
         placed.order_id = order_id(placed.price, seq);
         Ok(placed)
+    }
+
+    /// Rests `remaining` lots of the order, evicting the side's worst order if it is full.
+    fn rest(
+        &mut self,
+        taker: &mut Account,
+        args: &PlaceOrderArgs,
+        seq: u64,
+        remaining: u64,
+        placed: &mut Placed,
+    ) -> Result<()> {
+        let side = args.side;
+        self.market.check_takeable(placed.price, remaining)?;
+        let locked = self.market.lock_amount(side, placed.price, remaining)?;
+        taker.trader.lock(Asset::locked_by(side), locked)?;
+        taker.trader.add_order(taker.slots, side, placed.price, seq, args.client_order_id)?;
+        let evicted = self.side_mut(side).insert_evicting(RestingOrder {
+            trader: taker.key,
+            price: placed.price,
+            seq,
+            qty_lots: remaining,
+            expires: args.expiry.encode(),
+        })?;
+        if let Some(worst) = evicted {
+            let r = remove_unfilled(self.market, &mut *self.queue, taker, side, &worst, ReduceReason::Evicted)?;
+            placed.reduced.push(r);
+        }
+        placed.rested_lots = remaining;
+        placed.locked = locked;
+        Ok(())
     }
 
     /// The taking half of `place`. Returns whether self-trade prevention cancelled the remainder.
@@ -208,6 +243,8 @@ impl Book<'_> {
         let mut met: u8 = 0;
         let mut stopped_by_self_trade = false;
 
+        let mut expired_met = 0;
+        let mut queue_full = false;
         while *remaining > 0 && met < args.max_fills {
             let market = &*self.market;
             let (_, opposite) = match side {
@@ -218,34 +255,26 @@ impl Book<'_> {
             if !crosses(maker_side, args.price, best.price) {
                 break;
             }
-            met += 1;
             let maker = *best;
 
             if maker.expiry().has_passed(now) {
-                opposite.pop_best();
-                let unlock = market.lock_amount(maker_side, maker.price, maker.qty_lots)?;
-                if maker.trader == taker.key {
-                    taker.trader.unlock(Asset::locked_by(maker_side), unlock)?;
-                    taker.trader.remove_order(taker.slots, maker.seq)?;
-                } else {
-                    self.queue.push(QueueEvent {
-                        maker: maker.trader,
-                        price: maker.price,
-                        order_seq: maker.seq,
-                        qty_lots: maker.qty_lots,
-                        unlock,
-                        kind: QueueEventKind::Out as u8,
-                        side: maker_side.as_u8(),
-                        order_done: 1,
-                        ..Default::default()
-                    })?;
+                if expired_met == MAX_EXPIRED_PER_TAKE {
+                    break;
                 }
-                placed.reduced.push(reduced(&maker, maker_side, maker.qty_lots, ReduceReason::Expired));
+                if maker.trader != taker.key && self.queue.is_full() {
+                    queue_full = true;
+                    break;
+                }
+                expired_met += 1;
+                opposite.pop_best();
+                let r = remove_unfilled(market, &mut *self.queue, taker, maker_side, &maker, ReduceReason::Expired)?;
+                placed.reduced.push(r);
                 continue;
             }
+            met += 1;
 
             if maker.trader == taker.key {
-                let cut = match args.self_trade {
+                let overlap = match args.self_trade {
                     SelfTradeMode::Abort => return err!(SolexError::SelfTrade),
                     SelfTradeMode::CancelTaking => {
                         stopped_by_self_trade = true;
@@ -254,6 +283,9 @@ impl Book<'_> {
                     SelfTradeMode::CancelResting => maker.qty_lots,
                     SelfTradeMode::DecrementBoth => maker.qty_lots.min(*remaining),
                 };
+                // A decrement that would leave dust on the book takes the dust too.
+                let left = maker.qty_lots - overlap;
+                let cut = if left > 0 && left < market.min_order_lots { maker.qty_lots } else { overlap };
                 let unlock = market.lock_amount(maker_side, maker.price, maker.qty_lots)?
                     - market.lock_amount(maker_side, maker.price, maker.qty_lots - cut)?;
                 taker.trader.unlock(Asset::locked_by(maker_side), unlock)?;
@@ -264,12 +296,16 @@ impl Book<'_> {
                     best.qty_lots -= cut;
                 }
                 if args.self_trade == SelfTradeMode::DecrementBoth {
-                    *remaining -= cut;
+                    *remaining -= overlap;
                 }
-                placed.reduced.push(reduced(&maker, maker_side, cut, ReduceReason::SelfTrade));
+                placed.reduced.push(reduced(&maker, maker_side, cut, ReduceReason::SelfTrade, unlock));
                 continue;
             }
 
+            if self.queue.is_full() {
+                queue_full = true;
+                break;
+            }
             let room = max_notional.saturating_sub(placed.filled_quote) / market.notional(1, maker.price)?.max(1);
             let lots = (*remaining).min(maker.qty_lots).min(room);
             if lots == 0 {
@@ -278,7 +314,12 @@ impl Book<'_> {
             let quote = market.notional(lots, maker.price)?;
             let base = market.base_atoms(lots)?;
             let maker_fee = market.maker_fee(maker.qty_lots, lots, maker.price)?;
-            let done = lots == maker.qty_lots;
+            // A remainder below the minimum leaves the book with the fill; its lock is
+            // returned when the maker's entry is consumed.
+            let left = maker.qty_lots - lots;
+            let dust = left > 0 && left < market.min_order_lots;
+            let unlock = if dust { market.lock_amount(maker_side, maker.price, left)? } else { 0 };
+            let done = left == 0 || dust;
             let fill_seq = self.queue.push(QueueEvent {
                 maker: maker.trader,
                 price: maker.price,
@@ -287,6 +328,7 @@ impl Book<'_> {
                 base_atoms: base,
                 quote_atoms: quote,
                 maker_fee,
+                unlock,
                 kind: QueueEventKind::Fill as u8,
                 side: maker_side.as_u8(),
                 order_done: done as u8,
@@ -296,6 +338,9 @@ impl Book<'_> {
                 opposite.pop_best();
             } else {
                 best.qty_lots -= lots;
+            }
+            if dust {
+                placed.reduced.push(reduced(&maker, maker_side, left, ReduceReason::BelowMinimum, unlock));
             }
             *remaining -= lots;
             placed.filled_lots += lots;
@@ -312,6 +357,9 @@ impl Book<'_> {
             });
         }
 
+        // A taker stopped by a full queue before any fill learns why (a consume_events
+        // before its order, in the same transaction, makes room).
+        require!(!(queue_full && placed.filled_lots == 0), SolexError::FillQueueFull);
         // Checked before settling, so an unfillable FOK reports WouldNotFill whatever the balances.
         if args.order_type == OrderType::FillOrKill {
             require!(*remaining == 0, SolexError::WouldNotFill);
@@ -321,7 +369,9 @@ impl Book<'_> {
         placed.taker_fee = fee;
         match side {
             Side::Bid => {
-                taker.trader.debit(Asset::Quote, placed.filled_quote + fee)?;
+                // max_notional keeps notional + fee within u64.
+                let cost = placed.filled_quote.checked_add(fee).ok_or(SolexError::Overflow)?;
+                taker.trader.debit(Asset::Quote, cost)?;
                 taker.trader.credit(Asset::Base, base_total)?;
             }
             Side::Ask => {
@@ -335,17 +385,20 @@ impl Book<'_> {
         Ok(stopped_by_self_trade)
     }
 
-    /// The largest notional `x` with `x + taker_fee(x) <= budget`.
+    /// The largest notional `x` with `x + taker_fee(x) <= budget` (for `u64::MAX`,
+    /// "no budget", the most a bid can pay with its fee in u64).
     fn max_notional_within(&self, budget: u64) -> u64 {
-        if budget == u64::MAX {
-            return u64::MAX;
-        }
         let bps = self.market.taker_fee_bps.max(0) as u128;
         let mut x = (budget as u128 * FEE_DENOMINATOR / (FEE_DENOMINATOR + bps)) as u64;
-        while x > 0 && x + self.market.taker_fee(x) > budget {
+        while x > 0 && x as u128 + self.market.taker_fee(x) as u128 > budget as u128 {
             x -= 1;
         }
         x
+    }
+
+    /// Is the order with this id on the book?
+    pub fn is_resting(&mut self, side: Side, order_id: u128) -> bool {
+        self.side_mut(side).find(order_id).is_some()
     }
 
     /// Removes one of `owner`'s resting orders and unlocks its funds.
@@ -389,6 +442,42 @@ impl Book<'_> {
     }
 }
 
-fn reduced(order: &RestingOrder, side: Side, qty_lots: u64, reason: ReduceReason) -> Reduced {
-    Reduced { order_id: order.id(), trader: order.trader, side, qty_lots, reason }
+fn reduced(order: &RestingOrder, side: Side, qty_lots: u64, reason: ReduceReason, unlocked: u64) -> Reduced {
+    Reduced { order_id: order.id(), trader: order.trader, side, qty_lots, reason, unlocked }
+}
+
+/// An order that left the book without trading (expired, evicted, pruned): its
+/// owner's funds unlock at once if the owner is `taker`, else through the fill
+/// queue. The caller has removed it from the book.
+pub fn remove_unfilled(
+    market: &Market,
+    queue: &mut FillQueue,
+    taker: &mut Account,
+    side: Side,
+    order: &RestingOrder,
+    reason: ReduceReason,
+) -> Result<Reduced> {
+    let unlock = market.lock_amount(side, order.price, order.qty_lots)?;
+    if order.trader == taker.key {
+        taker.trader.unlock(Asset::locked_by(side), unlock)?;
+        taker.trader.remove_order(taker.slots, order.seq)?;
+    } else {
+        queue_out(queue, side, order, unlock)?;
+    }
+    Ok(reduced(order, side, order.qty_lots, reason, unlock))
+}
+
+/// Queues the unlock of another trader's order that left the book unfilled.
+pub fn queue_out(queue: &mut FillQueue, side: Side, order: &RestingOrder, unlock: u64) -> Result<u64> {
+    queue.push(QueueEvent {
+        maker: order.trader,
+        price: order.price,
+        order_seq: order.seq,
+        qty_lots: order.qty_lots,
+        unlock,
+        kind: QueueEventKind::Out as u8,
+        side: side.as_u8(),
+        order_done: 1,
+        ..Default::default()
+    })
 }

@@ -4,7 +4,7 @@
 //!     cargo cu-table            (alias for `cargo run -p solex-tests --bin cu-table`)
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
-use solex_sdk::{BookSide, CreateMarketArgs, FillQueue, Market, PlaceOrderArgs, Side, Trader};
+use solex_sdk::{BookSide, CreateMarketArgs, Expiry, FillQueue, Market, PlaceOrderArgs, Side, Trader};
 use solex_tests::ledger::{Landed, Ledger};
 use solex_tests::litesvm_ledger::SvmLedger;
 use solex_tests::scenario::*;
@@ -151,6 +151,27 @@ fn main() {
     b.row("cancel_all, 32 orders", &all);
     let settle = b.l.send(&[b.m.settle_ix(&maker)], &[&auth]).unwrap();
     b.row("settle_funds (base and quote, SPL Token)", &settle);
+
+    // 32 asks that expire, behind the side of 1,000 bids' opposite, pruned by anyone.
+    let now = b.l.clock();
+    for p in 0..32 {
+        let args =
+            PlaceOrderArgs { expiry: Expiry::Slot(now.slot + 1), ..PlaceOrderArgs::limit(Side::Ask, 80_000 + p, 1, p) };
+        b.l.send(&[ix::place_order(w.pubkey(), &keys, args)], &[&w.keypair]).expect("expiring ask");
+    }
+    b.l.set_clock(now.slot + 2, now.unix_timestamp + 1);
+    let prune = b.l.send(&[ix::prune_expired(&keys, Side::Ask, 32)], &[&auth]).unwrap();
+    b.row("prune_expired, 32 orders", &prune);
+    b.consume(32);
+
+    // A full side (4,096 bids) and an order better than its worst: the worst is evicted.
+    let rest = solex_sdk::BOOK_CAPACITY as u64 - book(&b.l, &keys.bids).len as u64;
+    let fillers: Vec<Wallet> = (0..rest.div_ceil(256)).map(|i| b.wallet(40 + i as u8, 256).0).collect();
+    for i in 0..rest {
+        b.place(&fillers[(i / 256) as usize], Side::Bid, 3 * DEPTH + i, 1);
+    }
+    let evicts = b.place(&w, Side::Bid, 10 * DEPTH, 10);
+    b.row("place_order, resting on a full side (evicts the worst)", &evicts);
 
     println!("| instruction | compute units |");
     println!("|---|---:|");

@@ -54,6 +54,7 @@ pub fn handle_consume_events<'info>(
             order_id: event.order_id(),
             kind: event.kind(),
             qty_lots: event.qty_lots,
+            unlocked: event.unlock,
         });
     }
     require!(!settled.is_empty(), SolexError::NothingToConsume);
@@ -84,6 +85,10 @@ fn apply(info: &AccountInfo, event: &QueueEvent) -> Result<()> {
                     trader.credit(Asset::Base, event.base_atoms)?;
                     trader.credit(Asset::Quote, fee.min(0).unsigned_abs())?;
                 }
+            }
+            // The remainder of an order that fell below the minimum size left with the fill.
+            if event.unlock > 0 {
+                trader.unlock(Asset::locked_by(side), event.unlock)?;
             }
         }
         QueueEventKind::Out => trader.unlock(Asset::locked_by(side), event.unlock)?,

@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
+use super::token::check_mint_extensions;
 use crate::error::SolexError;
 use crate::events::MarketCreated;
 use crate::state::{valid_fees, BookSide, FillQueue, Market, Side, BASE_VAULT_SEED, MARKET_SEED, QUOTE_VAULT_SEED};
@@ -76,6 +77,8 @@ pub fn handle_create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) 
     require_keys_neq!(a.base_mint.key(), a.quote_mint.key(), SolexError::SameMint);
     require_keys_neq!(a.bids.key(), a.asks.key(), SolexError::SameBookAccount);
     require!(valid_fees(args.maker_fee_bps, args.taker_fee_bps), SolexError::InvalidFees);
+    check_mint_extensions(&a.base_mint.to_account_info())?;
+    check_mint_extensions(&a.quote_mint.to_account_info())?;
 
     let market_key = a.market.key();
     for (book, side) in [(&a.bids, Side::Bid), (&a.asks, Side::Ask)] {

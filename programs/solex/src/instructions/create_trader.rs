@@ -27,7 +27,10 @@ pub struct CreateTrader<'info> {
 /// `max_orders` (1..=256) sizes the account: it bounds the trader's open orders.
 pub fn handle_create_trader(ctx: Context<CreateTrader>, max_orders: u16) -> Result<()> {
     let a = &ctx.accounts;
-    require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
+    let market = a.market.load()?;
+    require!(market.closed == 0, SolexError::MarketClosed);
+    require!(!market.is_paused(), SolexError::MarketPaused);
+    drop(market);
     require!((1..=MAX_ORDERS_PER_TRADER).contains(&max_orders), SolexError::InvalidMaxOrders);
     let mut trader = a.trader.load_init()?;
     trader.market = a.market.key();

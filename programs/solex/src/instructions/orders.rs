@@ -4,8 +4,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
 use crate::events::{CancelledOrder, OrderPlaced, OrdersCancelled};
-use crate::matching::{Account, Book, PlaceOrderArgs, Placed};
-use crate::state::{find_client_order, trader_parts, BookSide, FillQueue, Market, Now, Side, Trader};
+use crate::matching::{Account, Book, OrderType, PlaceOrderArgs, Placed};
+use crate::state::{trader_parts, BookSide, FillQueue, Market, Now, Side, Trader};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -46,6 +46,27 @@ impl OrderBook<'_> {
         f(&mut book, &mut account)
     }
 
+    /// A delegate may only add liquidity, inside the owner's band: it can never make
+    /// the owner take, buy above `delegate_max_bid` or sell below `delegate_min_ask`,
+    /// so trading against its own orders cannot move the owner's funds to it.
+    fn check_delegate(&self, args: &PlaceOrderArgs) -> Result<()> {
+        let trader = self.trader.load()?;
+        if !trader.is_delegate(&self.signer.key()) || self.signer.key() == trader.owner {
+            return Ok(());
+        }
+        require!(
+            matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide),
+            SolexError::DelegatePostOnly
+        );
+        // A slide only moves a price away from the other side, so the request's price bounds it.
+        let in_band = match args.side {
+            Side::Bid => args.price <= trader.delegate_max_bid,
+            Side::Ask => args.price >= trader.delegate_min_ask,
+        };
+        require!(in_band, SolexError::DelegatePriceBand);
+        Ok(())
+    }
+
     fn next_seq(&self) -> Result<u64> {
         Ok(self.market.load_mut()?.next_event_seq())
     }
@@ -84,6 +105,7 @@ fn now() -> Result<Now> {
 pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Result<()> {
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
+    a.check_delegate(&args)?;
     let now = now()?;
     let placed = a.with_book(|book, trader| book.place(trader, &args, &now))?;
     let event = a.placed_event(&args, placed)?;
@@ -102,7 +124,13 @@ pub fn handle_cancel_order(ctx: Context<OrderBook>, side: Side, order_id: u128) 
 pub fn handle_cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64) -> Result<()> {
     let a = &ctx.accounts;
     let cancelled = a.with_book(|book, trader| {
-        let slot = *find_client_order(trader.slots, client_order_id).ok_or(SolexError::ClientOrderNotFound)?;
+        // An order filled but not yet consumed keeps its slot: pick the one still on the book.
+        let slot = trader
+            .slots
+            .iter()
+            .find(|s| s.used != 0 && s.client_order_id == client_order_id && book.is_resting(s.side(), s.order_id()))
+            .copied()
+            .ok_or(SolexError::ClientOrderNotFound)?;
         book.cancel(trader, slot.side(), slot.order_id())
     })?;
     let event = a.cancelled_event(vec![cancelled])?;
@@ -122,6 +150,7 @@ pub fn handle_cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8)
 pub fn handle_replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128, args: PlaceOrderArgs) -> Result<()> {
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
+    a.check_delegate(&args)?;
     let now = now()?;
     let (cancelled, placed) = a.with_book(|book, trader| {
         let cancelled = book.cancel(trader, side, order_id)?;
@@ -130,6 +159,59 @@ pub fn handle_replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128,
     let event = a.cancelled_event(vec![cancelled])?;
     emit_cpi!(event);
     let event = a.placed_event(&args, placed)?;
+    emit_cpi!(event);
+    Ok(())
+}
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct PruneExpired<'info> {
+    #[account(
+        mut,
+        has_one = bids @ SolexError::WrongBook,
+        has_one = asks @ SolexError::WrongBook,
+        has_one = fill_queue @ SolexError::WrongFillQueue,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut)]
+    pub bids: AccountLoader<'info, BookSide>,
+    #[account(mut)]
+    pub asks: AccountLoader<'info, BookSide>,
+    #[account(mut)]
+    pub fill_queue: AccountLoader<'info, FillQueue>,
+}
+
+/// Permissionless: removes up to `limit` (at most 32, and at most the queue's free
+/// room) expired orders from one side; their owners' funds unlock at `consume_events`.
+pub fn handle_prune_expired(ctx: Context<PruneExpired>, side: Side, limit: u8) -> Result<()> {
+    let a = &ctx.accounts;
+    let now = now()?;
+    let mut market = a.market.load_mut()?;
+    let mut queue = a.fill_queue.load_mut()?;
+    let mut book = match side {
+        Side::Bid => a.bids.load_mut()?,
+        Side::Ask => a.asks.load_mut()?,
+    };
+    let room = crate::state::FILL_QUEUE_CAPACITY - queue.count as usize;
+    require!(room > 0, SolexError::FillQueueFull);
+    let limit = (limit.min(crate::matching::MAX_BATCH) as usize).min(room);
+    let removed = book.remove_where(limit, |o| o.expiry().has_passed(&now));
+    require!(!removed.is_empty(), SolexError::NothingToPrune);
+    let mut orders = Vec::with_capacity(removed.len());
+    for order in &removed {
+        let unlocked = market.lock_amount(side, order.price, order.qty_lots)?;
+        crate::matching::queue_out(&mut queue, side, order, unlocked)?;
+        orders.push(crate::events::Reduced {
+            order_id: order.id(),
+            trader: order.trader,
+            side,
+            qty_lots: order.qty_lots,
+            reason: crate::events::ReduceReason::Expired,
+            unlocked,
+        });
+    }
+    let event = crate::events::OrdersPruned { market: a.market.key(), seq: market.next_event_seq(), side, orders };
+    drop((market, queue, book));
     emit_cpi!(event);
     Ok(())
 }

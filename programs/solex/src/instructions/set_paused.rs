@@ -14,6 +14,7 @@ pub struct SetPaused<'info> {
 
 pub fn handle_set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
+    require!(market.closed == 0, SolexError::MarketClosed);
     market.paused = paused as u8;
     let event = MarketStatusChanged { market: ctx.accounts.market.key(), seq: market.next_event_seq(), paused };
     drop(market);

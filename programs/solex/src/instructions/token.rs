@@ -18,6 +18,38 @@ pub fn asset_of(market: &Market, mint: &Pubkey, vault: &Pubkey) -> Result<Asset>
     Ok(asset)
 }
 
+/// Token-2022 extension types a market's mint may have: metadata and group
+/// pointers and their data (18-23), nothing else. Every other one lets a third
+/// party charge transfers (the vault would receive less than a deposit credits),
+/// move or freeze the vaults' tokens (permanent delegate, pausable, default frozen
+/// state, transfer hooks, non-transferable, confidential transfers), or close the
+/// mint and re-create it at the same address with other extensions.
+pub const ALLOWED_MINT_EXTENSIONS: [u16; 6] = [18, 19, 20, 21, 22, 23];
+
+/// Refuses a mint with an extension outside `ALLOWED_MINT_EXTENSIONS`. A mint
+/// without extensions is 82 bytes (SPL Token's, and Token-2022's plain mints); one
+/// with them is padded to 165 bytes, then an account-type byte, then TLV entries
+/// (u16 type, u16 length, value).
+pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
+    const BASE: usize = 82;
+    const TLV_START: usize = 166;
+    let data = mint.try_borrow_data()?;
+    if data.len() == BASE {
+        return Ok(());
+    }
+    require!(data.len() >= TLV_START, SolexError::UnsupportedMintExtension);
+    let mut at = TLV_START;
+    while at + 4 <= data.len() {
+        let kind = u16::from_le_bytes([data[at], data[at + 1]]);
+        if kind == 0 {
+            break; // the zeroed tail of the account
+        }
+        require!(ALLOWED_MINT_EXTENSIONS.contains(&kind), SolexError::UnsupportedMintExtension);
+        at += 4 + u16::from_le_bytes([data[at + 2], data[at + 3]]) as usize;
+    }
+    Ok(())
+}
+
 pub fn transfer<'info>(
     token_program: &Interface<'info, TokenInterface>,
     from: &InterfaceAccount<'info, TokenAccount>,

@@ -76,6 +76,18 @@ impl Expiry {
         }
     }
 
+    /// Refuses what `encode` cannot store as given: a slot with the top bit set (it
+    /// would read back as a unix time) or a negative unix time.
+    pub fn validate(self) -> Result<()> {
+        let ok = match self {
+            Expiry::Never => true,
+            Expiry::Slot(slot) => slot & UNIX_TIME_FLAG == 0 && slot != 0,
+            Expiry::UnixTime(t) => t > 0,
+        };
+        require!(ok, SolexError::InvalidExpiry);
+        Ok(())
+    }
+
     pub fn has_passed(self, now: &Now) -> bool {
         match self {
             Expiry::Never => false,
@@ -129,6 +141,8 @@ pub struct BookSide {
     pub orders: [RestingOrder; BOOK_CAPACITY],
 }
 
+const _: () = assert!(BookSide::LEN == 262_192 && core::mem::size_of::<RestingOrder>() == 64);
+
 impl BookSide {
     pub const LEN: usize = 8 + core::mem::size_of::<BookSide>();
 
@@ -178,6 +192,62 @@ impl BookSide {
     fn search(&self, rank: u128) -> core::result::Result<usize, usize> {
         let side = self.side();
         self.orders().binary_search_by(|o| Self::rank(side, o.price, o.seq).cmp(&rank))
+    }
+
+    /// The lowest-priority order (the first), which a better order evicts from a full side.
+    pub fn worst(&self) -> Option<&RestingOrder> {
+        self.orders().first()
+    }
+
+    /// Can an order at `price` with sequence `seq` rest here: there is room, or it
+    /// ranks above the worst order, which it would evict.
+    pub fn can_rest(&self, price: u64, seq: u64) -> bool {
+        let side = self.side();
+        (self.len as usize) < BOOK_CAPACITY
+            || self.worst().is_some_and(|w| Self::rank(side, price, seq) > Self::rank(side, w.price, w.seq))
+    }
+
+    /// Inserts `order`; on a full side, evicts the worst order to make room (the
+    /// caller checked `can_rest`) and returns it. One memmove either way.
+    pub fn insert_evicting(&mut self, order: RestingOrder) -> Result<Option<RestingOrder>> {
+        if (self.len as usize) < BOOK_CAPACITY {
+            return self.insert(order).map(|_| None);
+        }
+        require!(self.can_rest(order.price, order.seq), SolexError::BookFull);
+        let at = match self.search(Self::rank(self.side(), order.price, order.seq)) {
+            Ok(_) => return err!(SolexError::DuplicateOrderId),
+            Err(at) => at,
+        };
+        // at >= 1: the order ranks above orders[0]. Shift [1, at) down over the worst.
+        let evicted = self.orders[0];
+        self.orders.copy_within(1..at, 0);
+        self.orders[at - 1] = order;
+        Ok(Some(evicted))
+    }
+
+    /// Removes up to `limit` orders for which `expired` holds, keeping the others in
+    /// order (one memmove per run of kept orders). Returns the removed orders.
+    pub fn remove_where(&mut self, limit: usize, expired: impl Fn(&RestingOrder) -> bool) -> Vec<RestingOrder> {
+        let len = self.len as usize;
+        let mut removed = Vec::with_capacity(limit.min(len));
+        let (mut write, mut run_start) = (0, 0);
+        let mut i = 0;
+        while i < len && removed.len() < limit {
+            if expired(&self.orders[i]) {
+                self.orders.copy_within(run_start..i, write);
+                write += i - run_start;
+                removed.push(self.orders[i]);
+                run_start = i + 1;
+            }
+            i += 1;
+        }
+        self.orders.copy_within(run_start..len, write);
+        write += len - run_start;
+        for slot in &mut self.orders[write..len] {
+            *slot = RestingOrder::default();
+        }
+        self.len = write as u32;
+        removed
     }
 
     pub fn insert(&mut self, order: RestingOrder) -> Result<()> {
@@ -273,6 +343,52 @@ mod tests {
                 prop_assert!(book.orders[book.len as usize..].iter().all(|o| *o == RestingOrder::default()));
             }
         }
+    }
+
+    #[test]
+    fn a_full_side_evicts_its_worst_order_for_a_better_one_only() {
+        let mut bids = empty(Side::Bid);
+        for seq in 1..=BOOK_CAPACITY as u64 {
+            bids.insert(RestingOrder { price: 10 + seq % 5, seq, ..Default::default() }).unwrap();
+        }
+        let worst = *bids.worst().unwrap();
+        assert_eq!((worst.price, worst.seq), (10, 4095), "lowest price, latest");
+        // Not better than the worst (same price, later): refused.
+        assert!(!bids.can_rest(10, 99_999));
+        let refused = bids.insert_evicting(RestingOrder { price: 10, seq: 99_999, ..Default::default() });
+        assert_eq!(refused.unwrap_err(), crate::error::SolexError::BookFull.into());
+        // Better: the worst goes, the book stays sorted and full.
+        let evicted = bids.insert_evicting(RestingOrder { price: 12, seq: 100_000, ..Default::default() }).unwrap();
+        assert_eq!(evicted, Some(worst));
+        assert_eq!(bids.len as usize, BOOK_CAPACITY);
+        let ranks: Vec<u128> = bids.orders().iter().map(|o| BookSide::rank(Side::Bid, o.price, o.seq)).collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]));
+        assert!(bids.find(order_id(12, 100_000)).is_some());
+    }
+
+    #[test]
+    fn remove_where_keeps_the_rest_in_order() {
+        let mut asks = empty(Side::Ask);
+        for seq in 1..=40u64 {
+            asks.insert(RestingOrder { price: seq % 7 + 1, seq, expires: seq % 3, ..Default::default() }).unwrap();
+        }
+        let before: Vec<RestingOrder> = asks.orders().to_vec();
+        let removed = asks.remove_where(5, |o| o.expires == 1);
+        assert_eq!(removed.len(), 5);
+        let expected: Vec<RestingOrder> = {
+            let mut n = 0;
+            before
+                .into_iter()
+                .filter(|o| {
+                    !(o.expires == 1 && {
+                        n += 1;
+                        n <= 5
+                    })
+                })
+                .collect()
+        };
+        assert_eq!(asks.orders(), &expected[..]);
+        assert!(asks.orders[asks.len as usize..].iter().all(|o| *o == RestingOrder::default()));
     }
 
     #[test]

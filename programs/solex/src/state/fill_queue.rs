@@ -13,7 +13,7 @@ pub const FILL_QUEUE_CAPACITY: usize = 512;
 pub enum QueueEventKind {
     /// The maker's order traded `qty_lots`; its locked funds go to the taker and it is paid.
     Fill,
-    /// The maker's order left the book unfilled (it had expired): its funds unlock.
+    /// The maker's order left the book unfilled (expired, evicted or pruned): its funds unlock.
     Out,
 }
 
@@ -32,7 +32,8 @@ pub struct QueueEvent {
     pub quote_atoms: u64,
     /// Fill: the maker's fee (positive) or rebate (negative), in quote atoms.
     pub maker_fee: i64,
-    /// Out: the amount to unlock (base for an ask, quote for a bid). Fill: 0.
+    /// Out: the amount to unlock (base for an ask, quote for a bid). Fill: the lock
+    /// of a remainder below the market's minimum that left the book with this fill.
     pub unlock: u64,
     /// Position in the market's fill sequence: 0, 1, 2, … with no gaps.
     pub fill_seq: u64,
@@ -73,6 +74,8 @@ pub struct FillQueue {
     pub count: u64,
     pub events: [QueueEvent; FILL_QUEUE_CAPACITY],
 }
+
+const _: () = assert!(FillQueue::LEN == 53_304 && core::mem::size_of::<QueueEvent>() == 104);
 
 impl FillQueue {
     pub const LEN: usize = 8 + core::mem::size_of::<FillQueue>();

@@ -54,9 +54,14 @@ pub struct Market {
     /// 1 while the authority has paused the market: no new traders, deposits or
     /// orders; cancels, settlement and withdrawals still work, so funds can always leave.
     pub paused: u8,
+    /// 1 once `close_market` ran: the account stays as a tombstone so the address
+    /// (and its event sequence) can never be created again.
+    pub closed: u8,
     /// Room for later fields, so markets created now keep their layout.
-    pub _reserved: [u8; 64],
+    pub _reserved: [u8; 63],
 }
+
+const _: () = assert!(Market::LEN == 400, "the market layout is part of the wire format");
 
 impl Market {
     pub const LEN: usize = 8 + core::mem::size_of::<Market>();
@@ -88,8 +93,9 @@ impl Market {
 
     /// Quote atoms of `qty_lots` at `price` ticks.
     pub fn notional(&self, qty_lots: u64, price: u64) -> Result<u64> {
-        let n = qty_lots as u128 * price as u128 * self.quote_tick_size as u128;
-        u64::try_from(n).map_err(|_| error!(SolexError::Overflow))
+        // Two u64 factors fit u128; the third may not (u64::MAX lots at u64::MAX ticks).
+        let n = (qty_lots as u128 * price as u128).checked_mul(self.quote_tick_size as u128);
+        n.and_then(|n| u64::try_from(n).ok()).ok_or_else(|| error!(SolexError::Overflow))
     }
 
     /// The taker fee on a notional, rounded up (the exchange never rounds in its own disfavour).
@@ -118,6 +124,15 @@ impl Market {
             let n = self.notional(filled, price)? as u128;
             Ok(-((n * self.maker_fee_bps.unsigned_abs() as u128 / FEE_DENOMINATOR) as i64))
         }
+    }
+
+    /// Refuses a resting order that a taker could not trade in full: its notional,
+    /// with the taker fee on top and with the maker fee a bid locks, must fit in u64.
+    pub fn check_takeable(&self, price: u64, qty_lots: u64) -> Result<()> {
+        let n = self.notional(qty_lots, price).map_err(|_| error!(SolexError::NotionalTooLarge))?;
+        let fits = n.checked_add(self.taker_fee(n)).is_some() && n.checked_add(self.maker_fee_lock(n)).is_some();
+        require!(fits, SolexError::NotionalTooLarge);
+        Ok(())
     }
 
     /// What a resting order of `qty_lots` at `price` locks: base atoms for an ask;

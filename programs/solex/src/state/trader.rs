@@ -34,8 +34,15 @@ pub struct Trader {
     pub max_orders: u16,
     pub bump: u8,
     pub _padding: [u8; 3],
-    pub _reserved: [u8; 32],
+    /// The delegate's price band (set with it): its bids at most this price...
+    pub delegate_max_bid: u64,
+    /// ...and its asks at least this one, so it can never make the owner buy above
+    /// or sell below the owner's own limits.
+    pub delegate_min_ask: u64,
+    pub _reserved: [u8; 16],
 }
+
+const _: () = assert!(Trader::LEN == 176 && OrderSlot::LEN == 32, "the trader layout is part of the wire format");
 
 /// One open order of a trader: enough to find it on the book (side, price, seq)
 /// and to find it by the client's id.
@@ -71,7 +78,11 @@ impl Trader {
 
     /// The owner, or the delegate if one is set, may trade.
     pub fn may_trade(&self, signer: &Pubkey) -> bool {
-        *signer == self.owner || (self.delegate != Pubkey::default() && *signer == self.delegate)
+        *signer == self.owner || self.is_delegate(signer)
+    }
+
+    pub fn is_delegate(&self, signer: &Pubkey) -> bool {
+        self.delegate != Pubkey::default() && *signer == self.delegate
     }
 
     pub fn is_empty(&self) -> bool {
