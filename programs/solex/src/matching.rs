@@ -385,9 +385,13 @@ impl Book<'_> {
         Ok(stopped_by_self_trade)
     }
 
-    /// The largest notional `x` with `x + taker_fee(x) <= budget` (for `u64::MAX`,
-    /// "no budget", the most a bid can pay with its fee in u64).
+    /// The largest notional `x` with `x + taker_fee(x) <= budget`. For `u64::MAX`,
+    /// "no budget", `MAX_NOTIONAL`: any fee on it still fits in u64 (and it spares
+    /// the u128 division below).
     fn max_notional_within(&self, budget: u64) -> u64 {
+        if budget == u64::MAX {
+            return MAX_NOTIONAL;
+        }
         let bps = self.market.taker_fee_bps.max(0) as u128;
         let mut x = (budget as u128 * FEE_DENOMINATOR / (FEE_DENOMINATOR + bps)) as u64;
         while x > 0 && x as u128 + self.market.taker_fee(x) as u128 > budget as u128 {

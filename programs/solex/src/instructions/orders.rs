@@ -46,27 +46,6 @@ impl OrderBook<'_> {
         f(&mut book, &mut account)
     }
 
-    /// A delegate may only add liquidity, inside the owner's band: it can never make
-    /// the owner take, buy above `delegate_max_bid` or sell below `delegate_min_ask`,
-    /// so trading against its own orders cannot move the owner's funds to it.
-    fn check_delegate(&self, args: &PlaceOrderArgs) -> Result<()> {
-        let trader = self.trader.load()?;
-        if !trader.is_delegate(&self.signer.key()) || self.signer.key() == trader.owner {
-            return Ok(());
-        }
-        require!(
-            matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide),
-            SolexError::DelegatePostOnly
-        );
-        // A slide only moves a price away from the other side, so the request's price bounds it.
-        let in_band = match args.side {
-            Side::Bid => args.price <= trader.delegate_max_bid,
-            Side::Ask => args.price >= trader.delegate_min_ask,
-        };
-        require!(in_band, SolexError::DelegatePriceBand);
-        Ok(())
-    }
-
     fn next_seq(&self) -> Result<u64> {
         Ok(self.market.load_mut()?.next_event_seq())
     }
@@ -97,6 +76,23 @@ impl OrderBook<'_> {
     }
 }
 
+/// A delegate may only add liquidity, inside the owner's band: it can never make
+/// the owner take, buy above `delegate_max_bid` or sell below `delegate_min_ask`,
+/// so trading against its own orders cannot move the owner's funds to it.
+fn check_delegate(trader: &Trader, signer: &Pubkey, args: &PlaceOrderArgs) -> Result<()> {
+    if *signer == trader.owner {
+        return Ok(());
+    }
+    require!(matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide), SolexError::DelegatePostOnly);
+    // A slide only moves a price away from the other side, so the request's price bounds it.
+    let in_band = match args.side {
+        Side::Bid => args.price <= trader.delegate_max_bid,
+        Side::Ask => args.price >= trader.delegate_min_ask,
+    };
+    require!(in_band, SolexError::DelegatePriceBand);
+    Ok(())
+}
+
 fn now() -> Result<Now> {
     let clock = Clock::get()?;
     Ok(Now { slot: clock.slot, unix_time: clock.unix_timestamp })
@@ -105,9 +101,11 @@ fn now() -> Result<Now> {
 pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Result<()> {
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
-    a.check_delegate(&args)?;
-    let now = now()?;
-    let placed = a.with_book(|book, trader| book.place(trader, &args, &now))?;
+    let (now, signer) = (now()?, a.signer.key());
+    let placed = a.with_book(|book, trader| {
+        check_delegate(trader.trader, &signer, &args)?;
+        book.place(trader, &args, &now)
+    })?;
     let event = a.placed_event(&args, placed)?;
     emit_cpi!(event);
     Ok(())
@@ -150,9 +148,9 @@ pub fn handle_cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8)
 pub fn handle_replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128, args: PlaceOrderArgs) -> Result<()> {
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
-    a.check_delegate(&args)?;
-    let now = now()?;
+    let (now, signer) = (now()?, a.signer.key());
     let (cancelled, placed) = a.with_book(|book, trader| {
+        check_delegate(trader.trader, &signer, &args)?;
         let cancelled = book.cancel(trader, side, order_id)?;
         Ok((cancelled, book.place(trader, &args, &now)?))
     })?;

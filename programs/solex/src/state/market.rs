@@ -10,6 +10,9 @@ pub const QUOTE_VAULT_SEED: &[u8] = b"quote_vault";
 pub const FEE_DENOMINATOR: u128 = 10_000;
 /// No fee (or rebate) may exceed 10% of the notional.
 pub const MAX_FEE_BPS: i16 = 1_000;
+/// The largest notional of a resting order: n + ceil(n / 10) fits in u64 for every
+/// n up to it, so the fee on any fill of it, taker's or maker's, can be paid.
+pub const MAX_NOTIONAL: u64 = u64::MAX / 11 * 10;
 
 /// A spot market: a base/quote pair, its vaults, books and fill queue, its lot and
 /// tick sizes and its fees.
@@ -127,11 +130,11 @@ impl Market {
     }
 
     /// Refuses a resting order that a taker could not trade in full: its notional,
-    /// with the taker fee on top and with the maker fee a bid locks, must fit in u64.
+    /// with any fee on top (at most 10%, rounded up), must fit in u64. One
+    /// comparison against `MAX_NOTIONAL` instead of computing both fees.
     pub fn check_takeable(&self, price: u64, qty_lots: u64) -> Result<()> {
         let n = self.notional(qty_lots, price).map_err(|_| error!(SolexError::NotionalTooLarge))?;
-        let fits = n.checked_add(self.taker_fee(n)).is_some() && n.checked_add(self.maker_fee_lock(n)).is_some();
-        require!(fits, SolexError::NotionalTooLarge);
+        require!(n <= MAX_NOTIONAL, SolexError::NotionalTooLarge);
         Ok(())
     }
 
