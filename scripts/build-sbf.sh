@@ -2,7 +2,7 @@
 # Builds the workspace's on-chain programs to SBPF v0 with the offline toolchain
 # (Debian rustc-web + LLVM 23 + sbpf-linker; see docs/toolchain.md) and writes
 # target/deploy/<program>.so, where Anchor users expect it.
-#   scripts/build-sbf.sh              solex and sbf-selftest
+#   scripts/build-sbf.sh              solex, sbf-selftest and cpi-router (the tests' CPI wrapper)
 #   scripts/build-sbf.sh solex        one program
 # With the official Solana toolchain, `anchor build` produces the same artifacts.
 set -euo pipefail
@@ -10,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 . "$here/env.sh"
 
-programs=("$@"); [ ${#programs[@]} -eq 0 ] && programs=(solex sbf-selftest)
+programs=("$@"); [ ${#programs[@]} -eq 0 ] && programs=(solex sbf-selftest cpi-router)
 overlay="$(std_overlay_dir)"
 [ -x "$SBF_RUSTC" ] && [ -f "$LLVM_DIR/.ok" ] && [ -x "$SBPF_LINKER" ] && [ -f "$overlay/.ok" ] \
   || die "the SBF toolchain is not set up (missing rustc-web, LLVM 23, sbpf-linker or the std overlay); run: scripts/setup.sh sbf"

@@ -132,6 +132,7 @@ async fn main() {
         keypair: Some(keypair),
         metrics_addr: Some(([127, 0, 0, 1], port).into()),
         poll_ms: Some(100),
+        authorities: vec![b.m.mint_authority.pubkey().to_string()],
         ..Args::default()
     };
     let cfg = Config::load(args).unwrap();

@@ -34,7 +34,14 @@ async fn run() -> anyhow::Result<()> {
     let server = tokio::spawn(metrics::serve(cfg.metrics_addr, m.clone(), async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
     }));
-    tracing::info!(rpc = %cfg.rpc_url, markets = cfg.markets.len(), batch = cfg.batch, "solex-crank starting");
+    tracing::info!(
+        rpc = %cfg.rpc_url,
+        markets = cfg.markets.len(),
+        authorities = cfg.authorities.len(),
+        unlisted_budget_lamports = cfg.unlisted_budget_lamports,
+        batch = cfg.batch,
+        "solex-crank starting"
+    );
     service::run(cfg, payer, m, shutdown).await?;
     server.await??;
     tracing::info!("stopped");

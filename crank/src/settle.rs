@@ -28,7 +28,9 @@ pub enum Outcome {
     /// `settled` events consumed in a confirmed transaction.
     Settled { settled: u64, depth_before: u64, compute_units: u64, fee: u64 },
     /// Someone else consumed first (the program refused ours: no double settlement).
-    Raced { reason: &'static str },
+    /// `fee`: 0 when preflight refused it (nothing sent), else what the landed
+    /// transaction paid (the signature fee and its priority fee).
+    Raced { reason: &'static str, fee: u64 },
     /// The transaction did not confirm in time (e.g. its blockhash expired); retried with a fresh one.
     Unconfirmed,
 }
@@ -112,13 +114,12 @@ pub fn step(rpc: &RpcClient, payer: &Keypair, market: &Pubkey, cfg: &Config) -> 
     let depth_before = queue.count;
     let (consume, n) = consume_ix(&keys, &queue, cfg.batch, cfg.max_makers);
     let units = CU_BASE + CU_PER_EVENT * n as u32;
-    let price = match cfg.priority_fee_percentile {
-        None => cfg.priority_fee_micro_lamports,
-        Some(p) => {
-            let recent = rpc.recent_prioritization_fees(&[keys.market, keys.fill_queue])?;
-            priority_fee(recent, p, cfg.priority_fee_micro_lamports)
-        }
+    let recent = match cfg.priority_fee_percentile {
+        Some(_) => rpc.recent_prioritization_fees(&[keys.market, keys.fill_queue])?,
+        None => Vec::new(),
     };
+    let price = price(cfg, recent);
+    let landed_fee = SIGNATURE_FEE.saturating_add(u64::from(units).saturating_mul(price).div_ceil(1_000_000));
     let mut ixs = compute_budget(units, price);
     ixs.push(consume);
     // A fresh blockhash for every attempt: a resend after expiry is a new transaction.
@@ -136,7 +137,12 @@ pub fn step(rpc: &RpcClient, payer: &Keypair, market: &Pubkey, cfg: &Config) -> 
     loop {
         match rpc.signature_status(&signature)? {
             Status::Succeeded => break,
-            Status::Failed(err) => return classify(&err),
+            Status::Failed(err) => {
+                return classify(&err).map(|o| match o {
+                    Outcome::Raced { reason, .. } => Outcome::Raced { reason, fee: landed_fee },
+                    other => other,
+                })
+            }
             Status::Pending if start.elapsed() > Duration::from_millis(cfg.confirm_timeout_ms) => {
                 return Ok(Outcome::Unconfirmed);
             }
@@ -153,15 +159,24 @@ pub fn step(rpc: &RpcClient, payer: &Keypair, market: &Pubkey, cfg: &Config) -> 
 fn classify(err: &serde_json::Value) -> Result<Outcome, StepError> {
     let code = custom_code(err);
     if code == Some(u32::from(SolexError::QueueHeadMismatch)) {
-        return Ok(Outcome::Raced { reason: "queue_head_moved" });
+        return Ok(Outcome::Raced { reason: "queue_head_moved", fee: 0 });
     }
     if code == Some(u32::from(SolexError::NothingToConsume)) {
-        return Ok(Outcome::Raced { reason: "nothing_to_consume" });
+        return Ok(Outcome::Raced { reason: "nothing_to_consume", fee: 0 });
     }
     Err(StepError::Program(match code {
         Some(c) => solex_sdk::errors::describe(c),
         None => err.to_string(),
     }))
+}
+
+/// The priority fee (micro-lamports per compute unit) the configured policy pays,
+/// given the fees `recent`ly paid on the market's accounts.
+pub fn price(cfg: &Config, recent: Vec<u64>) -> u64 {
+    match cfg.priority_fee_percentile {
+        None => cfg.priority_fee_micro_lamports,
+        Some(p) => priority_fee(recent, p, cfg.priority_fee_max_micro_lamports),
+    }
 }
 
 /// The `percentile` of recently paid fees, capped at `cap` (no data: 0).
@@ -186,5 +201,24 @@ mod tests {
         assert_eq!(priority_fee(fees.clone(), 100, 75), 75);
         assert_eq!(priority_fee(fees, 0, 75), 0);
         assert_eq!(priority_fee(vec![], 75, 1_000), 0);
+    }
+
+    /// With only a percentile configured (no fixed fee, which used to double as the
+    /// cap), the crank pays that percentile, not 0.
+    #[test]
+    fn a_percentile_policy_without_a_fixed_fee_pays_the_percentile() {
+        let args = crate::config::Args {
+            keypair: Some("k.json".into()),
+            authorities: vec!["11111111111111111111111111111112".into()],
+            priority_fee_percentile: Some(75),
+            ..Default::default()
+        };
+        let cfg = Config::load(args).unwrap();
+        let recent = vec![1_000, 2_000, 3_000, 4_000, 5_000];
+        assert_eq!(price(&cfg, recent), 4_000);
+        // Bounded all the same: a market's traders cannot make the crank pay without limit.
+        assert_eq!(price(&cfg, vec![u64::MAX]), crate::config::DEFAULT_PRIORITY_FEE_CAP);
+        let fixed = Config { priority_fee_percentile: None, priority_fee_micro_lamports: 7, ..cfg };
+        assert_eq!(price(&fixed, vec![4_000]), 7);
     }
 }

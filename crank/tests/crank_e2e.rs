@@ -2,8 +2,9 @@
 //! several markets get settled within a bound; a crank killed with SIGKILL
 //! mid-way and restarted settles every fill exactly once; two cranks at once
 //! settle every fill exactly once (the test prints how many of their
-//! transactions were wasted); SIGTERM stops it cleanly; and a crank whose RPC
-//! node goes away recovers by itself when it comes back.
+//! transactions were wasted); SIGTERM stops it cleanly; a crank whose RPC
+//! node goes away recovers by itself when it comes back; and discovery cranks the
+//! markets of the listed authorities, and others' only within a fee budget.
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,9 +28,13 @@ struct Crank {
 }
 
 impl Crank {
-    /// Polls every 100 ms, without the websocket (so the tests below exercise polling).
-    fn start(rpc_url: &str, keypair: &std::path::Path, batch: u8) -> Self {
-        Self::start_with(rpc_url, keypair, &["--batch", &batch.to_string(), "--poll-ms", "100", "--ws-url", "none"])
+    /// Polls every 100 ms, without the websocket (so the tests below exercise polling),
+    /// and discovers the markets of the fixtures' authorities.
+    fn start(rpc_url: &str, keypair: &std::path::Path, batch: u8, ours: &[&Fixture]) -> Self {
+        let mut args = vec!["--batch".to_string(), batch.to_string(), "--poll-ms".into(), "100".into()];
+        args.extend(["--ws-url".to_string(), "none".into()]);
+        args.extend(authorities(ours));
+        Self::start_with(rpc_url, keypair, &args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     fn start_with(rpc_url: &str, keypair: &std::path::Path, args: &[&str]) -> Self {
@@ -85,6 +90,11 @@ impl Crank {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// `--authority` for each fixture's market authority.
+fn authorities(ours: &[&Fixture]) -> Vec<String> {
+    ours.iter().flat_map(|f| ["--authority".to_string(), f.m.mint_authority.pubkey().to_string()]).collect()
 }
 
 /// A market with two makers resting `per_maker` one-lot asks each, and a taker.
@@ -182,14 +192,14 @@ fn crank_settles_markets_survives_sigkill_and_races() {
     assert_eq!((queue_count(&chain, &a), queue_count(&chain, &b)), ((0, 16), (0, 6)));
 
     // A crank with small batches, killed with SIGKILL once it has settled some of A.
-    let crank = Crank::start(&validator.rpc_url(), &keypair, 2);
+    let crank = Crank::start(&validator.rpc_url(), &keypair, 2, &[&a, &b]);
     wait_until("the first batches", SETTLE_BOUND, || queue_count(&chain, &a).0 >= 4);
     crank.kill();
     let (head, count) = queue_count(&chain, &a);
     eprintln!("killed the crank with A's queue at head {head}, {count} pending");
 
     // Restarted: it resumes from the chain's queue head and settles the rest.
-    let crank = Crank::start(&validator.rpc_url(), &keypair, 2);
+    let crank = Crank::start(&validator.rpc_url(), &keypair, 2, &[&a, &b]);
     let took = wait_until("every market settled", SETTLE_BOUND, || {
         queue_count(&chain, &a).1 == 0 && queue_count(&chain, &b).1 == 0
     });
@@ -211,7 +221,7 @@ fn crank_settles_markets_survives_sigkill_and_races() {
     }
 
     // Two cranks at once on new fills: still exactly once.
-    let second = Crank::start(&validator.rpc_url(), &keypair, 2);
+    let second = Crank::start(&validator.rpc_url(), &keypair, 2, &[&a]);
     rest_asks(&mut chain, &a, 5);
     take_all(&mut chain, &a, 10);
     wait_until("both cranks settled", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
@@ -238,7 +248,7 @@ fn crank_recovers_from_an_rpc_outage_without_a_restart() {
 
     let rpc = validator.rpc_url();
     let proxy = solex_tests::proxy::Proxy::start(rpc.trim_start_matches("http://").to_string());
-    let mut crank = Crank::start(&proxy.url(), &keypair, 2);
+    let mut crank = Crank::start(&proxy.url(), &keypair, 2, &[&a]);
     wait_until("settled through the proxy", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
 
     // The node goes away; meanwhile new fills queue up.
@@ -267,7 +277,10 @@ fn websocket_notifications_wake_the_crank_long_before_its_next_poll() {
     // Polling once a minute: only a websocket notification can make it settle sooner.
     // (Also the percentile priority-fee policy, which reads getRecentPrioritizationFees.)
     let ws = validator.ws_url();
+    let authority = a.m.mint_authority.pubkey().to_string();
     let args = [
+        "--authority",
+        &authority,
         "--poll-ms",
         "60000",
         "--ws-url",
@@ -286,4 +299,42 @@ fn websocket_notifications_wake_the_crank_long_before_its_next_poll() {
     assert!(took < Duration::from_secs(20));
     assert_exactly_once(&chain, &a, 4);
     assert!(crank.terminate().success());
+}
+
+#[test]
+fn discovery_cranks_the_listed_authorities_markets_and_others_only_within_a_budget() {
+    let (validator, mut chain, _dir, keypair) = chain_with_crank_key();
+    // Ours, and an attacker's (another authority), each with 4 fills waiting.
+    let ours = fixture(&mut chain, 1, 2);
+    let theirs = fixture(&mut chain, 2, 2);
+    take_all(&mut chain, &ours, 4);
+    take_all(&mut chain, &theirs, 4);
+
+    // Discovery with our authority listed: ours is settled, theirs is left alone.
+    let crank = Crank::start(&validator.rpc_url(), &keypair, 2, &[&ours]);
+    wait_until("our market settled", SETTLE_BOUND, || queue_count(&chain, &ours).1 == 0);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(queue_count(&chain, &theirs), (0, 4), "the attacker's market is not cranked");
+    assert_eq!(crank.metric("solex_crank_events_settled_total", &theirs.m.keys.market.to_string()), 0);
+    assert!(crank.terminate().success());
+    assert_exactly_once(&chain, &ours, 4);
+
+    // With a budget for others' markets of 1 lamport an hour: one transaction (2 of
+    // its 4 fills, at --batch 2) spends it, and the crank pays for nothing more.
+    let budget = ["--batch", "2", "--poll-ms", "100", "--ws-url", "none", "--unlisted-budget-lamports", "1"];
+    let crank = Crank::start_with(&validator.rpc_url(), &keypair, &budget);
+    wait_until("one budgeted transaction", SETTLE_BOUND, || queue_count(&chain, &theirs).1 < 4);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(queue_count(&chain, &theirs), (2, 2), "the budget is spent after one transaction");
+    assert_eq!(crank.metric("solex_crank_transactions_total", "result=\"confirmed\""), 1);
+    assert!(crank.terminate().success());
+
+    // With nothing to bound discovery, the crank refuses to start.
+    let out = Command::new(env!("CARGO_BIN_EXE_solex-crank"))
+        .args(["--rpc-url", &validator.rpc_url(), "--keypair"])
+        .arg(&keypair)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--authority"), "{}", String::from_utf8_lossy(&out.stderr));
 }

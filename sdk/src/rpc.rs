@@ -307,19 +307,135 @@ pub fn transaction_events(details: &Value) -> Vec<crate::events::SolexEvent> {
 /// The raw data of the program's event self-invocations in a transaction, in order
 /// (what `decode_event` reads); other inner instructions are left out.
 pub fn transaction_event_data(details: &Value) -> Vec<Vec<u8>> {
-    let keys: Vec<Pubkey> = details["transaction"]["message"]["accountKeys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|k| k.as_str().and_then(|s| Pubkey::from_str(s).ok()))
-        .collect();
-    details["meta"]["innerInstructions"]
+    let inner = details["meta"]["innerInstructions"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|set| set["instructions"].as_array().cloned().unwrap_or_default())
-        .filter(|i| keys.get(i["programIdIndex"].as_u64().unwrap_or(u64::MAX) as usize) == Some(&solex::ID))
-        .filter_map(|i| bs58::decode(i["data"].as_str().unwrap_or_default()).into_vec().ok())
+        .filter_map(|i| {
+            let program = usize::try_from(i["programIdIndex"].as_u64()?).ok()?;
+            Some((program, bs58::decode(i["data"].as_str()?).into_vec().ok()?))
+        });
+    event_data(&AccountKeys::of_transaction(details), inner)
+}
+
+/// A transaction's account keys in the order an instruction's `programIdIndex` (and
+/// account indexes) count them: the message's static keys, then the addresses a v0
+/// message loads from lookup tables, every table's writable ones first, then every
+/// table's read-only ones. A program reached by CPI may be named by a loaded address
+/// only, so resolving against the static keys alone loses its instructions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountKeys {
+    pub static_keys: Vec<Pubkey>,
+    pub loaded_writable: Vec<Pubkey>,
+    pub loaded_readonly: Vec<Pubkey>,
+}
+
+impl AccountKeys {
+    /// A legacy transaction's keys (it loads nothing).
+    pub fn legacy(static_keys: Vec<Pubkey>) -> Self {
+        Self { static_keys, ..Self::default() }
+    }
+
+    /// The keys of a transaction as getTransaction returns it (JSON encoding):
+    /// `transaction.message.accountKeys`, then `meta.loadedAddresses`.
+    pub fn of_transaction(details: &Value) -> Self {
+        let keys = |v: &Value| -> Vec<Pubkey> {
+            v.as_array().into_iter().flatten().filter_map(|k| Pubkey::from_str(k.as_str()?).ok()).collect()
+        };
+        let loaded = &details["meta"]["loadedAddresses"];
+        Self {
+            static_keys: keys(&details["transaction"]["message"]["accountKeys"]),
+            loaded_writable: keys(&loaded["writable"]),
+            loaded_readonly: keys(&loaded["readonly"]),
+        }
+    }
+
+    /// The key at `index` of the combined list.
+    pub fn get(&self, index: usize) -> Option<&Pubkey> {
+        self.static_keys.iter().chain(&self.loaded_writable).chain(&self.loaded_readonly).nth(index)
+    }
+
+    pub fn len(&self) -> usize {
+        self.static_keys.len() + self.loaded_writable.len() + self.loaded_readonly.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The data of the instructions in `inner` (program index, data) that invoke the
+/// Solex program and decode as one of its events, in order: the one resolution of
+/// events from inner instructions, for RPC transactions and LiteSVM alike.
+pub fn event_data(keys: &AccountKeys, inner: impl IntoIterator<Item = (usize, Vec<u8>)>) -> Vec<Vec<u8>> {
+    inner
+        .into_iter()
+        .filter(|(program, _)| keys.get(*program) == Some(&solex::ID))
+        .map(|(_, data)| data)
         .filter(|data| crate::events::decode_event(data).is_ok())
         .collect()
+}
+
+#[cfg(test)]
+mod event_resolution_tests {
+    use super::*;
+
+    fn event_ix_data(seq: u64) -> Vec<u8> {
+        use anchor_lang::Event;
+        let e = solex::events::MarketStatusChanged { market: Pubkey::new_from_array([7; 32]), seq, paused: true };
+        [anchor_lang::event::EVENT_IX_TAG_LE, &e.data()].concat()
+    }
+
+    /// A v0 transaction as getTransaction returns it: a router (static key 1) whose
+    /// CPI reaches Solex, which is named only by a lookup table's read-only address.
+    fn routed_v0_transaction() -> Value {
+        let payer = Pubkey::new_from_array([1; 32]);
+        let router = Pubkey::new_from_array([2; 32]);
+        let writable = Pubkey::new_from_array([3; 32]);
+        let authority = Pubkey::new_from_array([4; 32]);
+        let inner = |index: usize, seq: u64| {
+            let data = bs58::encode(event_ix_data(seq)).into_string();
+            json!({"programIdIndex": index, "accounts": [], "data": data})
+        };
+        json!({
+            "transaction": {"message": {"accountKeys": [payer.to_string(), router.to_string()]}},
+            "meta": {
+                "loadedAddresses": {
+                    "writable": [writable.to_string()],
+                    "readonly": [authority.to_string(), solex::ID.to_string()],
+                },
+                // Index 4 = 2 static + 1 writable + the second read-only address.
+                "innerInstructions": [{"index": 0, "instructions": [inner(4, 1), inner(3, 9), inner(4, 2)]}],
+            }
+        })
+    }
+
+    #[test]
+    fn events_of_a_cpi_through_a_lookup_table_resolve_past_the_static_keys() {
+        let details = routed_v0_transaction();
+        let keys = AccountKeys::of_transaction(&details);
+        assert_eq!((keys.static_keys.len(), keys.len()), (2, 5));
+        assert_eq!(keys.get(4), Some(&solex::ID));
+        assert_eq!(keys.get(5), None);
+        let seqs: Vec<u64> = transaction_events(&details).iter().map(|e| e.seq()).collect();
+        // The instruction at index 3 (the event authority, not the program) is left out.
+        assert_eq!(seqs, vec![1, 2], "both routed events are found");
+        // What resolving against the static keys alone (the old decoder) saw: nothing.
+        assert!(event_data(&AccountKeys::legacy(keys.static_keys.clone()), [(4, event_ix_data(1))]).is_empty());
+    }
+
+    #[test]
+    fn a_legacy_transaction_without_loaded_addresses_resolves_as_before() {
+        let details = json!({
+            "transaction": {"message": {"accountKeys": [Pubkey::new_unique().to_string(), solex::ID.to_string()]}},
+            "meta": {"innerInstructions": [{"index": 0, "instructions": [
+                {"programIdIndex": 1, "data": bs58::encode(event_ix_data(5)).into_string()},
+                {"programIdIndex": 0, "data": bs58::encode(event_ix_data(6)).into_string()},
+                {"programIdIndex": 1, "data": bs58::encode(b"not an event").into_string()},
+            ]}]}
+        });
+        let seqs: Vec<u64> = transaction_events(&details).iter().map(|e| e.seq()).collect();
+        assert_eq!(seqs, vec![5]);
+    }
 }

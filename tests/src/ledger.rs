@@ -3,6 +3,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_keypair::Keypair;
 use solex_sdk::events::{decode_event, SolexEvent};
+use solex_sdk::rpc::event_data;
+pub use solex_sdk::rpc::AccountKeys;
 
 pub use solex_sdk::submit::{Landed, Rejected, TxResult};
 
@@ -17,12 +19,13 @@ pub trait Ledger {
     fn airdrop(&mut self, to: &Pubkey, lamports: u64);
 }
 
-/// Events in a transaction's inner instructions: the program's self-CPIs.
-pub fn events_from_inner(account_keys: &[Pubkey], inner: impl IntoIterator<Item = (u8, Vec<u8>)>) -> Vec<SolexEvent> {
-    inner
-        .into_iter()
-        .filter(|(program, _)| account_keys.get(*program as usize) == Some(&solex::ID))
-        .filter_map(|(_, data)| decode_event(&data).ok())
+/// Events in a transaction's inner instructions (program index, data): the
+/// program's self-CPIs, resolved against every key the transaction names, loaded
+/// from lookup tables too (see `solex_sdk::rpc::event_data`).
+pub fn events_from_inner(keys: &AccountKeys, inner: impl IntoIterator<Item = (u8, Vec<u8>)>) -> Vec<SolexEvent> {
+    event_data(keys, inner.into_iter().map(|(program, data)| (program as usize, data)))
+        .iter()
+        .filter_map(|data| decode_event(data).ok())
         .collect()
 }
 

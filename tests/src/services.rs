@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use solex_sdk::Pubkey;
+
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
@@ -114,11 +116,20 @@ fn spawn(bin: &str, args: &[String], log: Option<&Path>) -> Child {
 }
 
 /// `solex-crank`, paying from `keypair`, with metrics on `metrics_addr`.
-pub fn crank(rpc_url: &str, ws_url: &str, keypair: &Path, metrics_addr: &str, log: Option<&Path>) -> Child {
-    let args =
-        ["--rpc-url", rpc_url, "--ws-url", ws_url, "--metrics-addr", metrics_addr, "--poll-ms", "200", "--keypair"];
+/// `solex-crank` settling every market whose authority is `authority` (the crank
+/// discovers markets only for the authorities it is told to serve).
+pub fn crank(
+    rpc_url: &str,
+    ws_url: &str,
+    keypair: &Path,
+    authority: &Pubkey,
+    metrics_addr: &str,
+    log: Option<&Path>,
+) -> Child {
+    let authority = authority.to_string();
+    let args = ["--rpc-url", rpc_url, "--ws-url", ws_url, "--metrics-addr", metrics_addr, "--poll-ms", "200"];
     let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    args.push(keypair.display().to_string());
+    args.extend(["--authority".into(), authority, "--keypair".into(), keypair.display().to_string()]);
     spawn("solex-crank", &args, log)
 }
 

@@ -54,11 +54,17 @@ fn find<'a>(docs: &'a [Value], kind: &str, suffix: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} *{suffix}"))
 }
 
-const KEYPAIR: [&str; 2] = ["--set-string", "secrets.crankKeypairJson=[1\\,2\\,3]"];
+/// What the chart cannot render without: the crank's key and what it settles.
+const REQUIRED: [&str; 4] = [
+    "--set-string",
+    "secrets.crankKeypairJson=[1\\,2\\,3]",
+    "--set-string",
+    "crank.authorities[0]=9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+];
 
 #[test]
 fn the_chart_renders_to_valid_manifests_with_the_operating_rules() {
-    let docs = render(&KEYPAIR);
+    let docs = render(&REQUIRED);
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     for kind in ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "ConfigMap"] {
         assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
@@ -171,9 +177,35 @@ fn the_chart_honours_its_values() {
 }
 
 #[test]
+fn the_chart_refuses_a_crank_that_names_no_market_or_authority() {
+    let helm = tool(env_sh("HELM"), "helm");
+    let out = Command::new(helm)
+        .args(["template", "test", "deploy/helm/solex", "--set-string", "secrets.crankKeypairJson=[1\\,2\\,3]"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("crank.authorities"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn the_chart_refuses_a_crank_without_a_key() {
     let helm = tool(env_sh("HELM"), "helm");
-    let out = Command::new(helm).args(["template", "test", "deploy/helm/solex"]).current_dir(root()).output().unwrap();
+    let out = Command::new(helm)
+        .args([
+            "template",
+            "test",
+            "deploy/helm/solex",
+            "--set-string",
+            "crank.authorities[0]=11111111111111111111111111111111",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("crankKeypairJson"),
@@ -194,7 +226,7 @@ fn container_arguments_are_real_flags() {
             .unwrap_or_else(|e| panic!("{name} ({e}): cargo test --workspace builds it"));
         String::from_utf8_lossy(&out.stdout).to_string()
     };
-    let docs = render(&KEYPAIR);
+    let docs = render(&REQUIRED);
     let crank_help = help("solex-crank", &[]);
     let crank = &find(&docs, "Deployment", "-crank")["spec"]["template"]["spec"]["containers"][0];
     for arg in crank["args"].as_array().unwrap() {

@@ -5,12 +5,15 @@ use solex_sdk::event_types::ReduceReason;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
 use solex_sdk::{pda, CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side, SolexError};
-use solex_tests::ledger::{Ledger, TxResult};
+use solex_tests::ledger::Ledger;
 use solex_tests::litesvm_ledger::SvmLedger;
 use solex_tests::scenario::*;
 use solex_tests::{Keypair, Signer};
+
+mod support;
 use spl_token_2022_interface::extension::ExtensionType;
 use spl_token_2022_interface::instruction as token_ix;
+use support::Env;
 
 /// lot = 1_000 base atoms, tick = 10 quote atoms; no fees unless a test sets them.
 fn args(min_order_lots: u64) -> CreateMarketArgs {
@@ -25,90 +28,12 @@ fn typed(order_type: OrderType, side: Side, price: u64, qty: u64) -> PlaceOrderA
     PlaceOrderArgs { order_type, max_fills: 32, ..limit(side, price, qty) }
 }
 
-struct Env {
-    l: SvmLedger,
-    m: TestMarket,
-    wallets: Vec<Wallet>,
-    crank: Keypair,
+trait Squatting {
+    fn fill_bid_side(&mut self);
+    fn owner_index(&self, trader: &solex_sdk::Pubkey) -> usize;
 }
 
-impl Env {
-    fn new(args: CreateMarketArgs, traders: usize) -> Self {
-        let mut l = SvmLedger::new();
-        let (m, _) = TestMarket::create(&mut l, args);
-        let crank = Keypair::new();
-        l.airdrop(&crank.pubkey(), 10_000_000_000);
-        let mut e = Self { l, m, wallets: vec![], crank };
-        for _ in 0..traders {
-            e.add_wallet(256);
-        }
-        e
-    }
-
-    /// A funded wallet with a trader account of `max_orders` slots and 2^36 atoms of each mint deposited.
-    fn add_wallet(&mut self, max_orders: u16) -> usize {
-        let kp = Keypair::new();
-        self.l.airdrop(&kp.pubkey(), 1_000_000_000);
-        let k = self.m.keys;
-        self.l.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), k.market, max_orders)], &[&kp]).unwrap();
-        let auth = self.m.mint_authority.insecure_clone();
-        let base = create_token_account(&mut self.l, &auth, &k.base_mint, &kp.pubkey(), &auth, 1 << 40);
-        let quote = create_token_account(&mut self.l, &auth, &k.quote_mint, &kp.pubkey(), &auth, 1 << 40);
-        let w = Wallet { keypair: kp, base, quote };
-        self.l
-            .send(
-                &[self.m.deposit_ix(&w, k.base_mint, 1 << 36), self.m.deposit_ix(&w, k.quote_mint, 1 << 36)],
-                &[&w.keypair],
-            )
-            .unwrap();
-        self.wallets.push(w);
-        self.wallets.len() - 1
-    }
-
-    fn send_as(&mut self, i: usize, ix: solex_sdk::Instruction) -> TxResult {
-        let kp = self.wallets[i].keypair.insecure_clone();
-        let r = self.l.send(&[ix], &[&kp]);
-        self.check();
-        r
-    }
-
-    fn place(&mut self, i: usize, args: PlaceOrderArgs) -> TxResult {
-        let owner = self.wallets[i].pubkey();
-        self.send_as(i, ix::place_order(owner, &self.m.keys, args))
-    }
-
-    fn placed(&mut self, i: usize, args: PlaceOrderArgs) -> solex_sdk::event_types::OrderPlaced {
-        let landed = self.place(i, args).expect("place_order lands");
-        match &landed.events[..] {
-            [SolexEvent::OrderPlaced(e)] => e.clone(),
-            other => panic!("expected one OrderPlaced, got {other:?}"),
-        }
-    }
-
-    fn trader(&self, i: usize) -> solex_sdk::Trader {
-        trader_account(&self.l, &self.m.keys.market, &self.wallets[i].pubkey())
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        let k = self.m.keys;
-        let mut keys = vec![k.market, k.bids, k.asks, k.fill_queue, k.base_vault, k.quote_vault];
-        for w in &self.wallets {
-            keys.extend([pda::trader(&k.market, &w.pubkey()), w.base, w.quote]);
-        }
-        Snapshot::take(&self.l, &keys)
-    }
-
-    fn check(&self) {
-        let wallets: Vec<&Wallet> = self.wallets.iter().collect();
-        self.m.assert_conserved(&self.l, &wallets);
-    }
-
-    fn consume_all(&mut self) {
-        let crank = self.crank.insecure_clone();
-        self.m.consume_all(&mut self.l, &crank);
-        self.check();
-    }
-
+impl Squatting for Env {
     /// Fills the bid side with `BOOK_CAPACITY` one-lot bids from 16 squatters, at
     /// prices 904..=1_000: what squatting cost before eviction (fees and rent only).
     fn fill_bid_side(&mut self) {
@@ -129,7 +54,7 @@ impl Env {
 
 #[test]
 fn a_full_side_takes_a_better_order_by_evicting_its_worst() {
-    let mut e = Env::new(args(0), 2);
+    let mut e = Env::with_slots(args(0), 2, 256);
     e.fill_bid_side();
     let worst = *book(&e.l, &e.m.keys.bids).worst().unwrap();
     assert_eq!(worst.price, 904);
@@ -165,7 +90,7 @@ fn a_full_side_takes_a_better_order_by_evicting_its_worst() {
 #[test]
 fn an_order_whose_notional_cannot_be_taken_never_rests() {
     // quote_tick_size 1 so the price alone carries the notional; a 4 bps taker fee.
-    let mut e = Env::new(CreateMarketArgs { quote_tick_size: 1, taker_fee_bps: 4, ..args(0) }, 3);
+    let mut e = Env::with_slots(CreateMarketArgs { quote_tick_size: 1, taker_fee_bps: 4, ..args(0) }, 3, 256);
     let before = e.snapshot();
     // Before the fix this ask rested and every bid reaching it failed with Overflow.
     assert_program_error(e.place(0, limit(Side::Ask, 1 << 63, 2)), SolexError::NotionalTooLarge);
@@ -184,7 +109,7 @@ fn an_order_whose_notional_cannot_be_taken_never_rests() {
 
 #[test]
 fn expired_orders_no_longer_use_up_a_takers_fill_limit_and_can_be_pruned() {
-    let mut e = Env::new(args(0), 3);
+    let mut e = Env::with_slots(args(0), 3, 256);
     let k = e.m.keys;
     e.l.set_clock(100, 1_000_000);
     // 40 asks that expire at slot 101, at better prices than the live ask.
@@ -228,7 +153,7 @@ fn expired_orders_no_longer_use_up_a_takers_fill_limit_and_can_be_pruned() {
 
 #[test]
 fn remainders_below_the_minimum_size_never_rest() {
-    let mut e = Env::new(args(5), 3);
+    let mut e = Env::with_slots(args(5), 3, 256);
     let k = e.m.keys;
     // A maker's remainder after a partial fill: 10 - 7 = 3 < 5 leaves the book.
     let maker = e.placed(0, limit(Side::Ask, 100, 10));
@@ -265,7 +190,7 @@ fn remainders_below_the_minimum_size_never_rest() {
 
 #[test]
 fn a_full_fill_queue_stops_takers_with_a_named_error_not_midway() {
-    let mut e = Env::new(args(0), 5);
+    let mut e = Env::with_slots(args(0), 5, 256);
     let k = e.m.keys;
     // 512 one-lot asks (two makers of 256 slots) taken by 16 takers of 32 fills:
     // the queue is full until someone consumes.
@@ -295,7 +220,7 @@ fn a_full_fill_queue_stops_takers_with_a_named_error_not_midway() {
 
 #[test]
 fn a_delegate_cannot_move_its_owners_funds_to_itself() {
-    let mut e = Env::new(args(0), 2);
+    let mut e = Env::with_slots(args(0), 2, 256);
     let k = e.m.keys;
     let (alice, mallory) = (e.wallets[0].pubkey(), e.wallets[1].pubkey());
     let mallory_kp = e.wallets[1].keypair.insecure_clone();
@@ -336,7 +261,7 @@ fn a_delegate_cannot_move_its_owners_funds_to_itself() {
 
 #[test]
 fn cancel_by_client_id_picks_the_order_still_on_the_book() {
-    let mut e = Env::new(args(0), 2);
+    let mut e = Env::with_slots(args(0), 2, 256);
     let owner = e.wallets[0].pubkey();
     let k = e.m.keys;
     // Client id 7 twice: the first is filled but not yet consumed (its slot stays used).
@@ -350,7 +275,7 @@ fn cancel_by_client_id_picks_the_order_still_on_the_book() {
 
 #[test]
 fn expiries_that_cannot_be_stored_as_given_are_refused() {
-    let mut e = Env::new(args(0), 1);
+    let mut e = Env::with_slots(args(0), 1, 256);
     let before = e.snapshot();
     for expiry in [Expiry::Slot((1 << 63) + 5_000_000), Expiry::Slot(0), Expiry::UnixTime(-1), Expiry::UnixTime(0)] {
         assert_program_error(
@@ -363,7 +288,7 @@ fn expiries_that_cannot_be_stored_as_given_are_refused() {
 
 #[test]
 fn donations_and_strangers_cannot_keep_a_market_from_closing_and_it_is_never_recreated() {
-    let mut e = Env::new(args(0), 0);
+    let mut e = Env::with_slots(args(0), 0, 256);
     let k = e.m.keys;
     let auth = e.m.mint_authority.insecure_clone();
     // A stranger opens an empty trader account and donates one atom to each vault.

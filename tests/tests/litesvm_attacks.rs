@@ -146,7 +146,7 @@ fn a_delegate_cannot_withdraw_or_close() {
     let mut w = World::new();
     let k = w.m.keys;
     let alice = w.alice.keypair.insecure_clone();
-    w.l.send(&[ix::set_delegate(alice.pubkey(), k.market, Some(w.mallory.pubkey()))], &[&alice]).unwrap();
+    w.l.send(&[ix::set_delegate(alice.pubkey(), k.market, Some((w.mallory.pubkey(), 100, 100)))], &[&alice]).unwrap();
     let mallory = w.mallory.keypair.insecure_clone();
     let alice_trader = pda::trader(&k.market, &alice.pubkey());
     for to in [w.mallory.quote, w.alice.quote] {
@@ -155,7 +155,7 @@ fn a_delegate_cannot_withdraw_or_close() {
         w.refused(&[steal], &[&mallory], &["NotOwner", "ConstraintSeeds"]);
     }
     let close = substitute(
-        ix::close_trader(mallory.pubkey(), k.market),
+        ix::close_trader(mallory.pubkey(), mallory.pubkey(), k.market),
         pda::trader(&k.market, &mallory.pubkey()),
         alice_trader,
     );
@@ -280,12 +280,13 @@ fn closing_a_market_or_trader_with_funds_inside() {
     let mut w = World::new();
     let k = w.m.keys;
     let authority = w.m.mint_authority.insecure_clone();
-    let close = ix::close_market(authority.pubkey(), authority.pubkey(), &k, TOKEN_PROGRAM, TOKEN_PROGRAM);
+    let leftovers = (w.mallory.base, w.mallory.quote);
+    let close = ix::close_market(authority.pubkey(), authority.pubkey(), &k, leftovers, TOKEN_PROGRAM, TOKEN_PROGRAM);
     w.refused(&[close], &[&authority], &["MarketNotEmpty"]);
     let mallory = w.mallory.keypair.insecure_clone();
-    let close = ix::close_market(mallory.pubkey(), mallory.pubkey(), &k, TOKEN_PROGRAM, TOKEN_PROGRAM);
+    let close = ix::close_market(mallory.pubkey(), mallory.pubkey(), &k, leftovers, TOKEN_PROGRAM, TOKEN_PROGRAM);
     w.refused(&[close], &[&mallory], &["NotMarketAuthority", "ConstraintHasOne"]);
-    w.refused(&[ix::close_trader(mallory.pubkey(), k.market)], &[&mallory], &["TraderNotEmpty"]);
+    w.refused(&[ix::close_trader(mallory.pubkey(), mallory.pubkey(), k.market)], &[&mallory], &["TraderNotEmpty"]);
     // Only the authority sweeps fees or pauses.
     let sweep = ix::sweep_fees(mallory.pubkey(), &k, w.mallory.quote, TOKEN_PROGRAM);
     w.refused(&[sweep], &[&mallory], &["NotMarketAuthority", "ConstraintHasOne"]);
@@ -303,9 +304,17 @@ fn integer_edge_values() {
     let mallory = w.mallory.keypair.insecure_clone();
     let place = |side, price, qty| ix::place_order(mallory.pubkey(), &k, PlaceOrderArgs::limit(side, price, qty, 77));
     // A bid whose remainder would rest at u64::MAX: locking its quote overflows.
-    w.refused(&[place(Side::Bid, u64::MAX, 1_000)], &[&mallory], &["Overflow", "InsufficientFunds"]);
-    w.refused(&[place(Side::Bid, 1, u64::MAX)], &[&mallory], &["Overflow", "InsufficientFunds"]);
-    w.refused(&[place(Side::Ask, u64::MAX, u64::MAX)], &[&mallory], &["Overflow", "InsufficientFunds"]);
+    w.refused(
+        &[place(Side::Bid, u64::MAX, 1_000)],
+        &[&mallory],
+        &["NotionalTooLarge", "Overflow", "InsufficientFunds"],
+    );
+    w.refused(&[place(Side::Bid, 1, u64::MAX)], &[&mallory], &["NotionalTooLarge", "Overflow", "InsufficientFunds"]);
+    w.refused(
+        &[place(Side::Ask, u64::MAX, u64::MAX)],
+        &[&mallory],
+        &["NotionalTooLarge", "Overflow", "InsufficientFunds"],
+    );
     w.refused(&[place(Side::Bid, 0, 1)], &[&mallory], &["ZeroPrice"]);
     w.refused(&[place(Side::Bid, 1, 0)], &[&mallory], &["ZeroQuantity"]);
     let mut no_fills = PlaceOrderArgs::limit(Side::Bid, 110, 1, 78);
@@ -325,4 +334,37 @@ fn integer_edge_values() {
     let Some(SolexEvent::OrderPlaced(o)) = landed.events.first() else { panic!("no OrderPlaced") };
     assert_eq!((o.fills.len(), o.fills[0].price, o.fills[0].qty_lots), (1, 110, 1));
     w.m.assert_conserved(&w.l, &[&w.alice, &w.mallory]);
+}
+
+#[test]
+fn acting_for_another_trader_through_a_cpi_router() {
+    // programs/cpi-router forwards any instruction to Solex by CPI, keeping each
+    // account's signer flag: it cannot add a signature (the runtime refuses a CPI
+    // that escalates a privilege), so through it Mallory can do nothing to Alice's
+    // account that a direct call without Alice's signature could.
+    use solex_tests::litesvm_ledger::routed;
+    let mut w = World::new();
+    w.l.add_cpi_router();
+    let k = w.m.keys;
+    let mallory = w.mallory.keypair.insecure_clone();
+    let alice = w.alice.pubkey();
+    let without_alice = |mut ix: Instruction| {
+        ix.accounts.iter_mut().filter(|a| a.pubkey == alice).for_each(|a| a.is_signer = false);
+        routed(&ix)
+    };
+    let bid = w.alice_order(Side::Bid);
+    let attacks = [
+        ix::withdraw(alice, &k, w.mallory.quote, k.quote_mint, TOKEN_PROGRAM, 1000),
+        ix::place_order(alice, &k, PlaceOrderArgs::limit(Side::Bid, 1_000, 5, 9)),
+        ix::cancel_order(alice, &k, Side::Bid, bid),
+        ix::cancel_all(alice, alice, &k, None, 8),
+        ix::close_trader(alice, alice, k.market),
+    ];
+    for attack in attacks {
+        w.refused(&[without_alice(attack)], &[&mallory], &["AccountNotSigner"]);
+    }
+    // Her own instructions through the router, as herself, do what a direct call does.
+    let own = ix::place_order(mallory.pubkey(), &k, PlaceOrderArgs::limit(Side::Bid, 100, 1, 10));
+    let landed = w.l.send(&[routed(&own)], &[&mallory]).unwrap();
+    assert!(matches!(landed.events.as_slice(), [SolexEvent::OrderPlaced(_)]));
 }

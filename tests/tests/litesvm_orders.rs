@@ -1,96 +1,21 @@
 //! Order types, matching edges, settlement and fees on LiteSVM, running the built
 //! SBF program. Every step checks conservation: vault balances equal the traders'
 //! balances plus fees (corrected for fills not yet consumed).
-use solex_sdk::event_types::{OrderPlaced, ReduceReason};
+use solex_sdk::event_types::ReduceReason;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
-use solex_sdk::{pda, CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side, SolexError, Trader};
-use solex_tests::ledger::{Ledger, TxResult};
+use solex_sdk::{pda, CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side, SolexError};
+use solex_tests::ledger::Ledger;
 use solex_tests::litesvm_ledger::SvmLedger;
 use solex_tests::scenario::*;
 use solex_tests::{Keypair, Signer};
 
+mod support;
+use support::Env;
+
 /// lot = 1_000 base atoms, tick = 10 quote atoms: a lot at price p costs p * 10 quote atoms.
 fn args(maker_fee_bps: i16, taker_fee_bps: i16) -> CreateMarketArgs {
     CreateMarketArgs { maker_fee_bps, taker_fee_bps, ..market_args(3) }
-}
-
-struct Env {
-    l: SvmLedger,
-    m: TestMarket,
-    wallets: Vec<Wallet>,
-    crank: Keypair,
-}
-
-impl Env {
-    fn new(args: CreateMarketArgs, traders: usize) -> Self {
-        let mut l = SvmLedger::new();
-        let (m, _) = TestMarket::create(&mut l, args);
-        let mut wallets = vec![];
-        for _ in 0..traders {
-            let w = m.wallet(&mut l, 1 << 40, 1 << 40);
-            l.send(
-                &[m.deposit_ix(&w, m.keys.base_mint, 1 << 36), m.deposit_ix(&w, m.keys.quote_mint, 1 << 36)],
-                &[&w.keypair],
-            )
-            .unwrap();
-            wallets.push(w);
-        }
-        let crank = Keypair::new();
-        l.airdrop(&crank.pubkey(), 1_000_000_000);
-        Self { l, m, wallets, crank }
-    }
-
-    fn w(&self, i: usize) -> &Wallet {
-        &self.wallets[i]
-    }
-
-    fn send_as(&mut self, i: usize, ix: solex_sdk::Instruction) -> TxResult {
-        let kp = self.wallets[i].keypair.insecure_clone();
-        let r = self.l.send(&[ix], &[&kp]);
-        self.check();
-        r
-    }
-
-    fn place(&mut self, i: usize, args: PlaceOrderArgs) -> TxResult {
-        let owner = self.w(i).pubkey();
-        self.send_as(i, ix::place_order(owner, &self.m.keys, args))
-    }
-
-    fn placed(&mut self, i: usize, args: PlaceOrderArgs) -> OrderPlaced {
-        let landed = self.place(i, args).expect("place_order lands");
-        match &landed.events[..] {
-            [SolexEvent::OrderPlaced(e)] => e.clone(),
-            other => panic!("expected one OrderPlaced, got {other:?}"),
-        }
-    }
-
-    fn trader(&self, i: usize) -> Trader {
-        trader_account(&self.l, &self.m.keys.market, &self.w(i).pubkey())
-    }
-
-    fn check(&self) {
-        let wallets: Vec<&Wallet> = self.wallets.iter().collect();
-        self.m.assert_conserved(&self.l, &wallets);
-    }
-
-    fn consume_all(&mut self) {
-        let crank = self.crank.insecure_clone();
-        self.m.consume_all(&mut self.l, &crank);
-        self.check();
-    }
-
-    fn book_prices(&self, side: Side) -> Vec<(u64, u64)> {
-        let key = if side == Side::Bid { self.m.keys.bids } else { self.m.keys.asks };
-        book(&self.l, &key).orders().iter().rev().map(|o| (o.price, o.qty_lots)).collect()
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        let k = &self.m.keys;
-        let mut keys = vec![k.market, k.bids, k.asks, k.fill_queue, k.base_vault, k.quote_vault];
-        keys.extend(self.wallets.iter().map(|w| pda::trader(&k.market, &w.pubkey())));
-        Snapshot::take(&self.l, &keys)
-    }
 }
 
 fn limit(side: Side, price: u64, qty: u64) -> PlaceOrderArgs {

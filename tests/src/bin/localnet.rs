@@ -79,6 +79,7 @@ fn main() {
         &validator.rpc_url(),
         &validator.ws_url(),
         &crank_path,
+        &m.mint_authority.pubkey(),
         &format!("127.0.0.1:{metrics_port}"),
         None,
     );
