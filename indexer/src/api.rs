@@ -1,6 +1,9 @@
 //! The REST API over the indexed tables (axum). Every error is a JSON body
 //! `{"code": "...", "message": "..."}` with a 4xx status; nothing answers 500 for
-//! bad input.
+//! bad input. u64 values (prices, sizes, amounts) are JSON numbers with every digit
+//! exact, also above 2^53 (a client reading them into doubles must use a
+//! big-integer-aware parser); only a running total beyond u64, a candle's volume,
+//! is a decimal string.
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use solex_sdk::Pubkey;
 use sqlx::PgPool;
 
+use crate::db::Numeric;
 use crate::derive::INTERVALS;
 use crate::live;
 use crate::metrics::Metrics;
@@ -95,18 +99,23 @@ fn next_page<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> Option<i64>) -> Opti
     (rows.len() as i64 == limit).then(|| rows.last().and_then(key)).flatten()
 }
 
-async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT market FROM markets WHERE market = $1").bind(market).fetch_optional(db).await?;
-    found.map(|_| ()).ok_or(ApiError {
-        status: StatusCode::NOT_FOUND,
-        code: "unknown_market",
-        message: format!("no market {market}"),
-    })
+/// Whether the index knows `market` (its MarketCreated is derived).
+pub(crate) async fn market_exists(db: &PgPool, market: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM markets WHERE market = $1)").bind(market).fetch_one(db).await
 }
 
+async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
+    if market_exists(db, market).await? {
+        return Ok(());
+    }
+    Err(ApiError { status: StatusCode::NOT_FOUND, code: "unknown_market", message: format!("no market {market}") })
+}
+
+/// Ready while PostgreSQL answers. Quarantined markets (an event their derived
+/// tables could not take) make it `degraded` and are listed, still with 200: the
+/// API serves, and restarting would not help.
 async fn health(State(app): State<App>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&app.db).await?;
+    let quarantined = crate::db::quarantined(&app.db).await?;
     let redis = match app.cache.clone() {
         None => "disabled",
         Some(mut c) => match redis::cmd("PING").query_async::<String>(&mut c).await {
@@ -114,7 +123,12 @@ async fn health(State(app): State<App>) -> Result<Json<Value>, ApiError> {
             Err(_) => "down",
         },
     };
-    Ok(Json(json!({"status": "ok", "database": "ok", "redis": redis})))
+    let mut body = json!({"status": "ok", "database": "ok", "redis": redis});
+    if !quarantined.is_empty() {
+        body["status"] = json!("degraded");
+        body["quarantined"] = json!(quarantined);
+    }
+    Ok(Json(body))
 }
 
 #[derive(sqlx::FromRow, serde::Serialize)]
@@ -122,17 +136,21 @@ struct MarketRow {
     market: String,
     base_mint: String,
     quote_mint: String,
-    base_lot_size: i64,
-    quote_tick_size: i64,
-    min_order_lots: i64,
+    base_lot_size: Numeric,
+    quote_tick_size: Numeric,
+    min_order_lots: Numeric,
     maker_fee_bps: i16,
     taker_fee_bps: i16,
+    /// null, or where its derivation stopped: {seq, kind, error} (see /health).
+    quarantined: Option<Value>,
 }
 
 async fn markets(State(app): State<App>) -> ApiResult {
     let markets: Vec<MarketRow> = sqlx::query_as(
-        "SELECT market, base_mint, quote_mint, base_lot_size, quote_tick_size, min_order_lots, maker_fee_bps, taker_fee_bps
-         FROM markets ORDER BY market",
+        "SELECT m.market, base_mint, quote_mint, base_lot_size, quote_tick_size, min_order_lots, maker_fee_bps,
+           taker_fee_bps, CASE WHEN q.market IS NOT NULL THEN jsonb_build_object('seq', q.seq, 'kind', q.kind,
+           'error', q.error) END AS quarantined
+         FROM markets m LEFT JOIN quarantined_markets q ON q.market = m.market ORDER BY m.market",
     )
     .fetch_all(&app.db)
     .await?;
@@ -145,8 +163,8 @@ struct TradeRow {
     taker_side: String,
     taker: String,
     maker: String,
-    price: i64,
-    qty_lots: i64,
+    price: Numeric,
+    qty_lots: Numeric,
     maker_fee: i64,
     slot: i64,
     signature: String,
@@ -178,12 +196,12 @@ async fn trades(
 struct Candle {
     /// Start of the interval, unix seconds.
     time: i64,
-    open: i64,
-    high: i64,
-    low: i64,
-    close: i64,
+    open: Numeric,
+    high: Numeric,
+    low: Numeric,
+    close: Numeric,
     /// Base lots traded.
-    volume: i64,
+    volume: Numeric,
     trades: i64,
 }
 
@@ -386,7 +404,8 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
         sqlx::query_as("SELECT market, MAX(seq) FROM events GROUP BY market ORDER BY market")
             .fetch_all(&app.db)
             .await?;
-    let body = app.metrics.render(&markets);
+    let quarantined: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quarantined_markets").fetch_one(&app.db).await?;
+    let body = app.metrics.render(&markets, quarantined);
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
@@ -422,7 +441,24 @@ async fn openapi() -> Response {
 }
 
 pub fn router(app: App) -> Router {
-    Router::new()
+    // The transaction API: its own limits (a token bucket per client, bounded work in
+    // flight, small bodies) and CORS for the configured origins only.
+    let settings = crate::txapi::settings();
+    let guard = crate::txapi::Guard::new(settings);
+    let tx = Router::new()
+        .route("/tx/place", post(crate::txapi::place))
+        .route("/tx/cancel", post(crate::txapi::cancel))
+        .route("/tx/cancel-all", post(crate::txapi::cancel_all))
+        .route("/tx/deposit", post(crate::txapi::deposit))
+        .route("/tx/withdraw", post(crate::txapi::withdraw))
+        .route("/tx/settle", post(crate::txapi::settle))
+        .route("/tx/send", post(crate::txapi::send))
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .layer(axum::Extension(guard.clone()))
+        .layer(axum::middleware::from_fn_with_state(guard, crate::txapi::rate_limit))
+        .layer(crate::txapi::cors(settings));
+    // Read-only public data: any origin may read it from a browser.
+    let read = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/ws", get(crate::ws::handler))
@@ -436,19 +472,12 @@ pub fn router(app: App) -> Router {
         .route("/traders/{owner}/fills", get(trader_fills))
         .route("/traders/{owner}/balances", get(trader_balances))
         .route("/metrics", get(metrics))
-        .route("/tx/place", post(crate::txapi::place))
-        .route("/tx/cancel", post(crate::txapi::cancel))
-        .route("/tx/cancel-all", post(crate::txapi::cancel_all))
-        .route("/tx/deposit", post(crate::txapi::deposit))
-        .route("/tx/withdraw", post(crate::txapi::withdraw))
-        .route("/tx/settle", post(crate::txapi::settle))
-        .route("/tx/send", post(crate::txapi::send))
         .merge(crate::web::router())
+        .layer(tower_http::cors::CorsLayer::permissive());
+    read.merge(tx)
         // route_layer: runs after routing, so the route's template is known.
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), track))
-        .fallback(not_found)
-        // Read-only public data: any origin may read it from a browser.
-        .layer(tower_http::cors::CorsLayer::permissive())
+        .fallback(axum::handler::Handler::layer(not_found, tower_http::cors::CorsLayer::permissive()))
         .with_state(app)
 }
 
@@ -476,7 +505,8 @@ pub async fn serve(addr: std::net::SocketAddr, app: App) -> anyhow::Result<()> {
 
 /// Serves the API on a bound listener (tests bind port 0 and read the address).
 pub async fn serve_on(listener: tokio::net::TcpListener, app: App) -> anyhow::Result<()> {
-    axum::serve(listener, router(app)).await?;
+    // With the peer's address, which the transaction API's rate limit keys on.
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
     Ok(())
 }
 

@@ -1,9 +1,15 @@
 //! PostgreSQL: migrations, the event log, the backfill cursor, the gap check, and
-//! rebuilding the derived tables (see `derive`) from the log.
+//! deriving the tables of `derive` from the log (as events arrive, or rebuilt),
+//! with a market whose event cannot be derived quarantined rather than halting all.
+use std::collections::{BTreeMap, BTreeSet};
+
 use solex_sdk::events::decode_event;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{PgArgumentBuffer, PgPool, PgPoolOptions, PgTypeInfo, PgValueFormat, PgValueRef};
+use sqlx::{Connection, Postgres, Transaction};
 
 use crate::derive::{self, Changes};
 
@@ -14,7 +20,118 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 const CURSOR: &str = "program";
 
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
-    Ok(PgPoolOptions::new().max_connections(4).connect(url).await?)
+    connect_sized(url, 4).await
+}
+
+/// A pool of at most `connections` connections.
+pub async fn connect_sized(url: &str, connections: u32) -> anyhow::Result<PgPool> {
+    Ok(PgPoolOptions::new().max_connections(connections).connect(url).await?)
+}
+
+/// Connections of ingestion's own pool: it writes one batch at a time, and the
+/// writer lock holds one more, detached.
+const INGEST_CONNECTIONS: u32 = 2;
+
+/// A pool of ingestion's own, to the database of `pool`, so that no load on the API
+/// (which has `pool`) can keep the writer waiting for a connection.
+pub fn ingest_pool(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new().max_connections(INGEST_CONNECTIONS).connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// An integer in a NUMERIC column (u64 values are the `u64` domain, running totals
+/// NUMERIC(40, 0)), bound and read exactly: never through i64 or f64. In JSON it
+/// is a number when it fits a u64 (every u64 column does), else a decimal string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Numeric(pub i128);
+
+/// PostgreSQL's `numeric` type.
+const NUMERIC_OID: Oid = Oid(1700);
+/// The binary format's sign words.
+const NUMERIC_NEGATIVE: u16 = 0x4000;
+const NUMERIC_NAN: u16 = 0xC000;
+
+impl Numeric {
+    pub fn u64(self) -> anyhow::Result<u64> {
+        u64::try_from(self.0).map_err(|_| anyhow::anyhow!("{} is not a u64", self.0))
+    }
+}
+
+impl From<u64> for Numeric {
+    fn from(v: u64) -> Self {
+        Self(v.into())
+    }
+}
+
+impl sqlx::Type<Postgres> for Numeric {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(NUMERIC_OID)
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        ty.oid() == Some(NUMERIC_OID)
+    }
+}
+
+/// The binary format: digit count, weight (of the first base-10000 digit), sign and
+/// display scale as 16-bit words, then the digits, most significant first.
+impl sqlx::Encode<'_, Postgres> for Numeric {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        let mut digits = vec![];
+        let mut rest = self.0.unsigned_abs();
+        while rest > 0 {
+            digits.push((rest % 10_000) as u16);
+            rest /= 10_000;
+        }
+        let weight = digits.len().saturating_sub(1) as u16;
+        digits.reverse();
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        let sign = if self.0 < 0 { NUMERIC_NEGATIVE } else { 0 };
+        for word in [digits.len() as u16, weight, sign, 0].iter().chain(&digits) {
+            buf.extend_from_slice(&word.to_be_bytes());
+        }
+        Ok(IsNull::No)
+    }
+}
+
+impl sqlx::Decode<'_, Postgres> for Numeric {
+    fn decode(value: PgValueRef<'_>) -> Result<Self, BoxDynError> {
+        if value.format() == PgValueFormat::Text {
+            return Ok(Self(value.as_str()?.parse()?));
+        }
+        let bytes = value.as_bytes()?;
+        let word = |i: usize| -> Result<u16, BoxDynError> {
+            let w = bytes.get(2 * i..2 * i + 2).ok_or("truncated NUMERIC")?;
+            Ok(u16::from_be_bytes([w[0], w[1]]))
+        };
+        let (count, weight, sign) = (word(0)? as usize, word(1)? as i16, word(2)?);
+        if sign == NUMERIC_NAN {
+            return Err("NUMERIC NaN is not an integer".into());
+        }
+        let digit = |i: usize| if i < count { word(4 + i) } else { Ok(0) };
+        let mut v: i128 = 0;
+        for i in 0..(weight as i32 + 1).max(0) as usize {
+            let d = digit(i)? as i128;
+            v = v.checked_mul(10_000).and_then(|v| v.checked_add(d)).ok_or("NUMERIC beyond i128")?;
+        }
+        for i in (weight as i32 + 1).max(0) as usize..count {
+            if digit(i)? != 0 {
+                return Err("NUMERIC with a fraction is not an integer".into());
+            }
+        }
+        Ok(Self(if sign == NUMERIC_NEGATIVE { -v } else { v }))
+    }
+}
+
+impl serde::Serialize for Numeric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (u64::try_from(self.0), i64::try_from(self.0)) {
+            (Ok(v), _) => s.serialize_u64(v),
+            (_, Ok(v)) => s.serialize_i64(v),
+            _ => s.collect_str(&self.0),
+        }
+    }
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
@@ -38,15 +155,15 @@ pub struct StoredEvent {
 /// Writes a batch of events, their derived rows and the cursor in one database
 /// transaction: a crash leaves either all of it or none. Events already stored are
 /// skipped (the (market, seq) key), so replaying a batch changes nothing. Returns
-/// the events newly inserted, in order, with what each changed.
+/// the events newly inserted, in order, with what each changed (see `derive_all`:
+/// an event of a quarantined market is logged, not derived).
 pub async fn store<'e>(
     pool: &PgPool,
     events: &'e [StoredEvent],
     cursor: Option<(&str, u64)>,
 ) -> anyhow::Result<Vec<(&'e StoredEvent, Changes)>> {
     let mut tx = pool.begin().await?;
-    let mut inserted = Vec::new();
-    let mut lookups = derive::Lookups::default();
+    let mut new = Vec::new();
     for e in events {
         let done = sqlx::query(
             "INSERT INTO events (market, seq, kind, signature, slot, block_time, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -62,9 +179,10 @@ pub async fn store<'e>(
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            inserted.push((e, derive::apply(&mut tx, e, &mut lookups).await?));
+            new.push(e);
         }
     }
+    let inserted = derive_all(&mut tx, &new).await?;
     if let Some((signature, slot)) = cursor {
         sqlx::query(
             "INSERT INTO cursors (name, signature, slot) VALUES ($1, $2, $3)
@@ -78,6 +196,113 @@ pub async fn store<'e>(
     }
     tx.commit().await?;
     Ok(inserted)
+}
+
+/// Whether a derivation error is the database's own (connection lost, deadlock,
+/// shutdown, out of resources): the batch fails and is retried. Any other error
+/// belongs to the event, and retrying would only fail again.
+fn transient(e: &anyhow::Error) -> bool {
+    e.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>()).any(|e| match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|code| ["08", "40", "53", "57", "58", "XX"].iter().any(|class| code.starts_with(class))),
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    })
+}
+
+/// Derives a run of one market's events under a savepoint. `Ok(Err((i, e)))`: the
+/// event at `i` could not be derived, and nothing of the run remains.
+async fn try_derive(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[&StoredEvent],
+) -> anyhow::Result<Result<Vec<Changes>, (usize, anyhow::Error)>> {
+    let mut savepoint = sqlx::PgConnection::begin(&mut **tx).await?;
+    let mut lookups = derive::Lookups::default();
+    let mut changes = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        match derive::apply(&mut savepoint, e, &mut lookups).await {
+            Ok(c) => changes.push(c),
+            Err(error) if transient(&error) => return Err(error),
+            Err(error) => {
+                savepoint.rollback().await?;
+                return Ok(Err((i, error)));
+            }
+        }
+    }
+    savepoint.commit().await?;
+    Ok(Ok(changes))
+}
+
+/// Folds newly stored events into the derived tables, market by market, each
+/// under a savepoint of the caller's transaction: an event that cannot be derived
+/// undoes only its own market's part, which is derived again up to that event, and
+/// quarantines the market there (its later events are logged, not derived) while
+/// every other market goes on. Returns each event's changes, in the order given.
+async fn derive_all<'e>(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[&'e StoredEvent],
+) -> anyhow::Result<Vec<(&'e StoredEvent, Changes)>> {
+    let mut by_market: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_market.entry(&e.market).or_default().push(i);
+    }
+    let names: Vec<&str> = by_market.keys().copied().collect();
+    let stopped: BTreeSet<String> = sqlx::query_scalar("SELECT market FROM quarantined_markets WHERE market = ANY($1)")
+        .bind(&names)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut out: Vec<Changes> = events.iter().map(|e| derive::logged_only(e)).collect();
+    for (market, indices) in by_market {
+        if stopped.contains(market) {
+            continue;
+        }
+        let run: Vec<&StoredEvent> = indices.iter().map(|&i| events[i]).collect();
+        let (mut upto, mut failed) = (run.len(), None);
+        let derived = loop {
+            match try_derive(tx, &run[..upto]).await? {
+                Ok(changes) => break changes,
+                Err((i, error)) => (upto, failed) = (i, Some(error)),
+            }
+        };
+        for (&i, changes) in indices.iter().zip(derived) {
+            out[i] = changes;
+        }
+        if let Some(error) = failed {
+            let e = run[upto];
+            let error = format!("{error:#}");
+            tracing::error!(market, seq = e.seq, kind = e.kind, error, "event cannot be derived: market quarantined");
+            sqlx::query("INSERT INTO quarantined_markets (market, seq, kind, error) VALUES ($1, $2, $3, $4)")
+                .bind(market)
+                .bind(e.seq)
+                .bind(e.kind)
+                .bind(&error)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(events.iter().copied().zip(out).collect())
+}
+
+/// A market whose derived tables stopped before the event at `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Quarantined {
+    pub market: String,
+    pub seq: i64,
+    pub kind: String,
+    pub error: String,
+}
+
+/// Every quarantined market.
+pub async fn quarantined(pool: &PgPool) -> sqlx::Result<Vec<Quarantined>> {
+    sqlx::query_as("SELECT market, seq, kind, error FROM quarantined_markets ORDER BY market").fetch_all(pool).await
 }
 
 /// The newest transaction already indexed.
@@ -115,12 +340,22 @@ pub async fn markets(pool: &PgPool) -> anyhow::Result<Vec<(String, i64, i64)>> {
 }
 
 /// The tables derived from the event log, each with a `market` column.
-const DERIVED: &[&str] = &["markets", "traders", "orders", "order_history", "trades", "candles"];
+const DERIVED: &[&str] = &["markets", "traders", "orders", "order_history", "trades", "candles", "quarantined_markets"];
 
 /// Rebuilds every derived table from the event log, in one transaction.
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<u64> {
+    rebuild_markets(pool, None).await
+}
+
+/// Rebuilds the derived rows of `market` (None: of every market) from the event log,
+/// in one transaction: a quarantined market is derived again from its start (after
+/// a fix, it may get further).
+pub async fn rebuild_markets(pool: &PgPool, market: Option<&str>) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
-    let n = rederive(&mut tx, None).await?;
+    // A running writer's next batch waits until this commits (rather than logging an
+    // event as quarantined that this rebuild, reading the log before it, misses).
+    sqlx::query("LOCK TABLE events IN SHARE MODE").execute(&mut *tx).await?;
+    let n = rederive(&mut tx, market).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -145,13 +380,16 @@ async fn rederive(tx: &mut Transaction<'_, Postgres>, market: Option<&str>) -> a
     .bind(market)
     .fetch_all(&mut **tx)
     .await?;
-    let n = rows.len() as u64;
-    let mut lookups = derive::Lookups::default();
-    for (market, seq, signature, slot, block_time, data) in rows {
-        let kind = decode_event(&data)?.name();
-        derive::apply(tx, &StoredEvent { market, seq, kind, signature, slot, block_time, data }, &mut lookups).await?;
-    }
-    Ok(n)
+    let events: Vec<StoredEvent> = rows
+        .into_iter()
+        .map(|(market, seq, signature, slot, block_time, data)| {
+            // Undecodable data quarantines its market rather than failing the rebuild.
+            let kind = decode_event(&data).map_or("Undecodable", |e| e.name());
+            StoredEvent { market, seq, kind, signature, slot, block_time, data }
+        })
+        .collect();
+    derive_all(tx, &events.iter().collect::<Vec<_>>()).await?;
+    Ok(events.len() as u64)
 }
 
 /// Signatures of events indexed at `confirmed` in slots up to `slot` and not yet
@@ -278,6 +516,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("order_history", "market, order_id, seq"),
     ("trades", "market, fill_seq"),
     ("candles", "market, interval, start"),
+    ("quarantined_markets", "market"),
     ("events", "market, seq"),
 ];
 

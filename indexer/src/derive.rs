@@ -2,9 +2,11 @@
 //!
 //! `apply` folds one event into markets, traders (balances), orders (with their
 //! history), trades and candles, inside the caller's database transaction, so the
-//! log and everything derived from it commit together. Balances are replayed with
-//! the program's own arithmetic (`solex::state::Market`), so the indexer agrees with
-//! the chain by construction rather than by a second implementation.
+//! log and everything derived from it commit together. Balances are replayed from
+//! the amounts the events carry and, where an event has none, with the program's
+//! own arithmetic (`solex::state::Market`), so the indexer agrees with the chain by
+//! construction rather than by a second implementation. u64 values are stored as
+//! NUMERIC (`db::Numeric`), exactly.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{anyhow, Context};
@@ -15,7 +17,7 @@ use solex_sdk::accounts::market_terms;
 use solex_sdk::events::{decode_event, SolexEvent};
 use sqlx::{Postgres, Transaction};
 
-use crate::db::StoredEvent;
+use crate::db::{Numeric, StoredEvent};
 
 /// Candle intervals and their length in seconds.
 pub const INTERVALS: &[(&str, i64)] = &[("1m", 60), ("5m", 300), ("1h", 3_600), ("1d", 86_400)];
@@ -37,11 +39,26 @@ pub struct Level {
 
 /// What one event changed, for the live feed: the book levels it touched (always
 /// present, possibly empty, so the book channel carries every sequence number) and
-/// messages for the other channels.
+/// messages for the other channels. An event of a quarantined market changed nothing
+/// derived: it has only its `events` message, and no book diff.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub levels: Vec<Level>,
     pub messages: Vec<Live>,
+    pub quarantined: bool,
+}
+
+/// The `events:<market>` message of a stored event: the log's entry.
+fn logged(e: &StoredEvent) -> Live {
+    Live {
+        channel: format!("events:{}", e.market),
+        data: json!({"market": e.market, "seq": e.seq, "kind": e.kind, "slot": e.slot, "signature": e.signature}),
+    }
+}
+
+/// The changes of an event logged but not derived (its market is quarantined).
+pub fn logged_only(e: &StoredEvent) -> Changes {
+    Changes { levels: vec![], messages: vec![logged(e)], quarantined: true }
 }
 
 pub fn side_name(side: Side) -> &'static str {
@@ -63,9 +80,21 @@ fn order_type_name(t: solex::OrderType) -> &'static str {
     }
 }
 
-/// u64 amounts are BIGINT columns: refuse rather than wrap what does not fit.
-fn big(v: u64) -> anyhow::Result<i64> {
-    i64::try_from(v).map_err(|_| anyhow!("amount {v} exceeds the database's BIGINT"))
+/// Fill sequence numbers are BIGINT (a counter from zero cannot reach 2^63): refuse
+/// rather than wrap.
+fn bigint(v: u64) -> anyhow::Result<i64> {
+    i64::try_from(v).map_err(|_| anyhow!("sequence number {v} exceeds BIGINT"))
+}
+
+/// What a reduction does to an order: its history change and, when no lots remain,
+/// its status.
+fn reduction(reason: ReduceReason) -> (&'static str, &'static str) {
+    match reason {
+        ReduceReason::Expired => ("expired", "expired"),
+        ReduceReason::SelfTrade => ("self_trade", "cancelled"),
+        ReduceReason::Evicted => ("evicted", "cancelled"),
+        ReduceReason::BelowMinimum => ("below_minimum", "cancelled"),
+    }
 }
 
 fn program<T>(r: anchor_lang::Result<T>) -> anyhow::Result<T> {
@@ -96,7 +125,8 @@ impl Delta {
         }
     }
 
-    /// Locked back to available (a cancel, an expiry, a self-trade cut).
+    /// Locked back to available (a cancel, an expiry, a self-trade cut, an eviction,
+    /// a remainder below the minimum).
     fn unlock(&mut self, asset: Asset, v: u64) {
         self.locked(asset, -(v as i128));
         self.available(asset, v as i128);
@@ -135,14 +165,14 @@ impl Ctx<'_, '_> {
         if let Some(t) = self.lookups.terms.get(&self.market) {
             return Ok(t.clone());
         }
-        let (lot, tick, maker, taker, base_mint): (i64, i64, i16, i16, String) = sqlx::query_as(
+        let (lot, tick, maker, taker, base_mint): (Numeric, Numeric, i16, i16, String) = sqlx::query_as(
             "SELECT base_lot_size, quote_tick_size, maker_fee_bps, taker_fee_bps, base_mint FROM markets WHERE market = $1",
         )
         .bind(&self.market)
         .fetch_optional(&mut **self.tx)
         .await?
         .ok_or_else(|| anyhow!("event {} of a market never created", self.e.seq))?;
-        let terms = Terms { market: market_terms(lot as u64, tick as u64, maker, taker), base_mint };
+        let terms = Terms { market: market_terms(lot.u64()?, tick.u64()?, maker, taker), base_mint };
         self.lookups.terms.insert(self.market.clone(), terms.clone());
         Ok(terms)
     }
@@ -179,8 +209,8 @@ impl Ctx<'_, '_> {
         Ok(())
     }
 
-    /// Takes `filled` and `removed` lots off a resting order; when none remain it
-    /// becomes `done_status`. Returns the order's side and the lots it had before.
+    /// Takes `filled` and `removed` lots off a resting order (the u64 domain refuses
+    /// it going below zero); when none remain it becomes `done_status`.
     async fn order_change(
         &mut self,
         order_id: u128,
@@ -188,43 +218,44 @@ impl Ctx<'_, '_> {
         filled: u64,
         removed: u64,
         done_status: &str,
-    ) -> anyhow::Result<(Side, u64)> {
-        let (trader, side, remaining, row): (String, String, i64, Value) = sqlx::query_as(
+    ) -> anyhow::Result<()> {
+        let (trader, side, row): (String, String, Value) = sqlx::query_as(
             "UPDATE orders SET filled_lots = filled_lots + $3, remaining_lots = remaining_lots - $3 - $4,
                  status = CASE WHEN remaining_lots - $3 - $4 = 0 THEN $5 ELSE status END, updated_seq = $6
              WHERE market = $1 AND order_id = $2
-             RETURNING trader, side, remaining_lots, to_jsonb(orders.*)",
+             RETURNING trader, side, to_jsonb(orders.*)",
         )
         .bind(&self.market)
         .bind(order_id.to_string())
-        .bind(big(filled)?)
-        .bind(big(removed)?)
+        .bind(Numeric::from(filled))
+        .bind(Numeric::from(removed))
         .bind(done_status)
         .bind(self.e.seq)
         .fetch_optional(&mut **self.tx)
         .await?
         .ok_or_else(|| anyhow!("order {order_id} of market {} never placed", self.market))?;
-        anyhow::ensure!(remaining >= 0, "order {order_id} went below zero lots");
-        self.history(order_id, change, &row).await?;
+        self.history(order_id, change).await?;
         let side = if side == "bid" { Side::Bid } else { Side::Ask };
         let (price, _) = order_id_parts(order_id);
         self.level(side, price);
-        self.message("orders", Some(&trader), row).await?;
-        Ok((side, remaining as u64 + filled + removed))
+        self.message("orders", Some(&trader), row).await
     }
 
-    async fn history(&mut self, order_id: u128, change: &str, row: &Value) -> anyhow::Result<()> {
+    /// Records the order's state after this event's `change`: one row per event, so
+    /// a second change by the same event (a fill, then its remainder removed below
+    /// the minimum) is the row's change, with the state after both.
+    async fn history(&mut self, order_id: u128, change: &str) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO order_history (market, order_id, seq, change, status, filled_lots, remaining_lots, slot)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             SELECT market, order_id, $3, $4, status, filled_lots, remaining_lots, $5 FROM orders
+             WHERE market = $1 AND order_id = $2
+             ON CONFLICT (market, order_id, seq) DO UPDATE SET change = EXCLUDED.change, status = EXCLUDED.status,
+               filled_lots = EXCLUDED.filled_lots, remaining_lots = EXCLUDED.remaining_lots",
         )
         .bind(&self.market)
         .bind(order_id.to_string())
         .bind(self.e.seq)
         .bind(change)
-        .bind(row["status"].as_str())
-        .bind(row["filled_lots"].as_i64())
-        .bind(row["remaining_lots"].as_i64())
         .bind(self.e.slot)
         .execute(&mut **self.tx)
         .await?;
@@ -237,7 +268,7 @@ impl Ctx<'_, '_> {
         sqlx::query(&format!("UPDATE traders SET {column} = $3, seq = $4 WHERE market = $1 AND trader = $2"))
             .bind(&self.market)
             .bind(trader)
-            .bind(big(available)?)
+            .bind(Numeric::from(available))
             .bind(self.e.seq)
             .execute(&mut **self.tx)
             .await?;
@@ -255,15 +286,15 @@ impl Ctx<'_, '_> {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&self.market)
-            .bind(big(f.fill_seq)?)
+            .bind(bigint(f.fill_seq)?)
             .bind(self.e.seq)
             .bind(o.trader.to_string())
             .bind(o.order_id.to_string())
             .bind(side_name(o.side))
             .bind(f.maker.to_string())
             .bind(f.maker_order_id.to_string())
-            .bind(big(f.price)?)
-            .bind(big(f.qty_lots)?)
+            .bind(Numeric::from(f.price))
+            .bind(Numeric::from(f.qty_lots))
             .bind(f.maker_fee)
             .bind(self.e.slot)
             .bind(&self.e.signature)
@@ -282,23 +313,7 @@ impl Ctx<'_, '_> {
             self.candle(f.price, f.qty_lots).await?;
         }
         for r in &o.reduced {
-            let (price, _) = order_id_parts(r.order_id);
-            match r.reason {
-                ReduceReason::Expired => {
-                    self.order_change(r.order_id, "expired", 0, r.qty_lots, "expired").await?;
-                    // Another trader's expired order unlocks when the crank applies its Out event.
-                    if r.trader == o.trader {
-                        let unlock = program(m.lock_amount(r.side, price, r.qty_lots))?;
-                        self.delta(&r.trader).unlock(Asset::locked_by(r.side), unlock);
-                    }
-                }
-                ReduceReason::SelfTrade => {
-                    let (_, before) = self.order_change(r.order_id, "self_trade", 0, r.qty_lots, "cancelled").await?;
-                    let unlock = program(m.lock_amount(r.side, price, before))?
-                        - program(m.lock_amount(r.side, price, before - r.qty_lots))?;
-                    self.delta(&r.trader).unlock(Asset::locked_by(r.side), unlock);
-                }
-            }
+            self.reduced(r, Some(&o.trader)).await?;
         }
         // The taker settles at once (matching::Book::take), then locks what rests.
         let base = program(m.base_atoms(o.filled_lots))? as i128;
@@ -335,41 +350,58 @@ impl Ctx<'_, '_> {
         .bind(side_name(o.side))
         .bind(order_type_name(o.order_type))
         .bind(o.client_order_id.to_string())
-        .bind(big(o.price)?)
-        // A market order sized only by its quote budget has qty u64::MAX.
-        .bind(o.qty_lots.min(i64::MAX as u64) as i64)
-        .bind(big(o.filled_lots)?)
-        .bind(big(o.rested_lots)?)
+        .bind(Numeric::from(o.price))
+        // (A market order sized only by its quote budget has qty u64::MAX.)
+        .bind(Numeric::from(o.qty_lots))
+        .bind(Numeric::from(o.filled_lots))
+        .bind(Numeric::from(o.rested_lots))
         .bind(status)
         .bind(self.e.seq)
         .bind(self.e.slot)
         .fetch_one(&mut **self.tx)
         .await?;
-        self.history(o.order_id, "placed", &row).await?;
+        self.history(o.order_id, "placed").await?;
         if o.rested_lots > 0 {
             self.level(o.side, o.price);
         }
         self.message("orders", Some(&o.trader.to_string()), row).await
     }
 
+    /// A resting order removed or shrunk without trading. Its lock returns to its
+    /// owner at once when the owner is `taker` (the instruction's trader); another
+    /// trader's when consume_events applies the order's queue entry (`Settled::unlocked`).
+    async fn reduced(&mut self, r: &Reduced, taker: Option<&anchor_lang::prelude::Pubkey>) -> anyhow::Result<()> {
+        let (change, done_status) = reduction(r.reason);
+        self.order_change(r.order_id, change, 0, r.qty_lots, done_status).await?;
+        if taker == Some(&r.trader) {
+            self.delta(&r.trader).unlock(Asset::locked_by(r.side), r.unlocked);
+        }
+        Ok(())
+    }
+
     async fn candle(&mut self, price: u64, qty_lots: u64) -> anyhow::Result<()> {
         let Some(time) = self.e.block_time else { return Ok(()) };
+        type Row = (i64, Numeric, Numeric, Numeric, Numeric, Numeric, i64);
         for (interval, seconds) in INTERVALS {
-            let candle: Value = sqlx::query_scalar(
+            let (start, open, high, low, close, volume, trades): Row = sqlx::query_as(
                 "INSERT INTO candles (market, interval, start, open, high, low, close, volume, trades)
                  VALUES ($1, $2, $3, $4, $4, $4, $4, $5, 1)
                  ON CONFLICT (market, interval, start) DO UPDATE SET high = GREATEST(candles.high, EXCLUDED.high),
                    low = LEAST(candles.low, EXCLUDED.low), close = EXCLUDED.close,
                    volume = candles.volume + EXCLUDED.volume, trades = candles.trades + 1
-                 RETURNING to_jsonb(candles.*) - 'market'",
+                 RETURNING start, open, high, low, close, volume, trades",
             )
             .bind(&self.market)
             .bind(interval)
             .bind(time / seconds * seconds)
-            .bind(big(price)?)
-            .bind(big(qty_lots)?)
+            .bind(Numeric::from(price))
+            .bind(Numeric::from(qty_lots))
             .fetch_one(&mut **self.tx)
             .await?;
+            let candle = json!({
+                "interval": interval, "start": start, "open": open, "high": high, "low": low, "close": close,
+                "volume": volume, "trades": trades,
+            });
             self.message("candles", None, candle).await?;
         }
         Ok(())
@@ -387,7 +419,7 @@ impl Ctx<'_, '_> {
                          RETURNING taker_side, maker_fee",
                     )
                     .bind(&self.market)
-                    .bind(big(s.fill_seq)?)
+                    .bind(bigint(s.fill_seq)?)
                     .bind(self.e.seq)
                     .fetch_optional(&mut **self.tx)
                     .await?
@@ -397,25 +429,30 @@ impl Ctx<'_, '_> {
                     let fee = maker_fee as i128;
                     // As consume_events::apply: the maker's locked side pays, the other receives.
                     let d = self.delta(&s.maker);
-                    if taker_side == "bid" {
+                    let maker_side = if taker_side == "bid" {
                         d.base_locked -= base;
                         d.quote_available += quote - fee;
+                        Side::Ask
                     } else {
                         d.quote_locked -= quote + fee.max(0);
                         d.base_available += base;
                         d.quote_available += (-fee).max(0);
-                    }
+                        Side::Bid
+                    };
+                    // The rest of an order that fell below the minimum left the book with this fill.
+                    d.unlock(Asset::locked_by(maker_side), s.unlocked);
                 }
+                // An order that left the book without trading (expired, pruned, evicted): all its lock.
                 QueueEventKind::Out => {
                     let side: String =
                         sqlx::query_scalar("SELECT side FROM orders WHERE market = $1 AND order_id = $2")
                             .bind(&self.market)
                             .bind(s.order_id.to_string())
-                            .fetch_one(&mut **self.tx)
-                            .await?;
+                            .fetch_optional(&mut **self.tx)
+                            .await?
+                            .ok_or_else(|| anyhow!("order {} consumed before it was placed", s.order_id))?;
                     let side = if side == "bid" { Side::Bid } else { Side::Ask };
-                    let unlock = program(m.lock_amount(side, price, s.qty_lots))?;
-                    self.delta(&s.maker).unlock(Asset::locked_by(side), unlock);
+                    self.delta(&s.maker).unlock(Asset::locked_by(side), s.unlocked);
                 }
             }
         }
@@ -433,7 +470,7 @@ impl Ctx<'_, '_> {
     /// Applies the balance deltas and publishes each touched trader's balances.
     async fn flush_balances(&mut self) -> anyhow::Result<()> {
         for (trader, d) in std::mem::take(&mut self.deltas) {
-            let narrow = |v: i128| i64::try_from(v).map_err(|_| anyhow!("balance delta {v} out of range"));
+            // (The u64 domain refuses a balance going negative or beyond u64.)
             let row: Value = sqlx::query_scalar(
                 "UPDATE traders SET base_available = base_available + $3, base_locked = base_locked + $4,
                    quote_available = quote_available + $5, quote_locked = quote_locked + $6, seq = $7
@@ -441,17 +478,15 @@ impl Ctx<'_, '_> {
             )
             .bind(&self.market)
             .bind(&trader)
-            .bind(narrow(d.base_available)?)
-            .bind(narrow(d.base_locked)?)
-            .bind(narrow(d.quote_available)?)
-            .bind(narrow(d.quote_locked)?)
+            .bind(Numeric(d.base_available))
+            .bind(Numeric(d.base_locked))
+            .bind(Numeric(d.quote_available))
+            .bind(Numeric(d.quote_locked))
             .bind(self.e.seq)
             .fetch_optional(&mut **self.tx)
-            .await?
+            .await
+            .with_context(|| format!("balances of {trader}"))?
             .ok_or_else(|| anyhow!("trader {trader} never created"))?;
-            for field in ["base_available", "base_locked", "quote_available", "quote_locked"] {
-                anyhow::ensure!(row[field].as_i64() >= Some(0), "{trader} {field} went negative at seq {}", self.e.seq);
-            }
             self.message("balances", Some(&trader), row).await?;
         }
         Ok(())
@@ -461,16 +496,16 @@ impl Ctx<'_, '_> {
     async fn flush_levels(&mut self) -> anyhow::Result<()> {
         for (side, price) in std::mem::take(&mut self.levels) {
             let side = Side::from_u8(side);
-            let qty: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(SUM(remaining_lots), 0)::BIGINT FROM orders
+            let qty: Numeric = sqlx::query_scalar(
+                "SELECT COALESCE(SUM(remaining_lots), 0) FROM orders
                  WHERE market = $1 AND side = $2 AND price = $3 AND status = 'open'",
             )
             .bind(&self.market)
             .bind(side_name(side))
-            .bind(big(price)?)
+            .bind(Numeric::from(price))
             .fetch_one(&mut **self.tx)
             .await?;
-            self.changes.levels.push(Level { side, price, qty_lots: qty as u64 });
+            self.changes.levels.push(Level { side, price, qty_lots: qty.u64()? });
         }
         Ok(())
     }
@@ -484,6 +519,10 @@ pub async fn apply(
     e: &StoredEvent,
     lookups: &mut Lookups,
 ) -> anyhow::Result<Changes> {
+    derive(tx, e, lookups).await.with_context(|| format!("{} seq {} ({})", e.market, e.seq, e.kind))
+}
+
+async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent, lookups: &mut Lookups) -> anyhow::Result<Changes> {
     let event = decode_event(&e.data)?;
     let mut ctx = Ctx {
         tx,
@@ -505,9 +544,9 @@ pub async fn apply(
             .bind(m.authority.to_string())
             .bind(m.base_mint.to_string())
             .bind(m.quote_mint.to_string())
-            .bind(big(m.base_lot_size)?)
-            .bind(big(m.quote_tick_size)?)
-            .bind(big(m.min_order_lots)?)
+            .bind(Numeric::from(m.base_lot_size))
+            .bind(Numeric::from(m.quote_tick_size))
+            .bind(Numeric::from(m.min_order_lots))
             .bind(m.maker_fee_bps)
             .bind(m.taker_fee_bps)
             .bind(e.slot)
@@ -529,6 +568,12 @@ pub async fn apply(
         SolexEvent::Withdrawn(w) => ctx.set_available(&w.trader.to_string(), &w.mint.to_string(), w.available).await?,
         SolexEvent::OrderPlaced(o) => ctx.placed(o).await?,
         SolexEvent::OrdersCancelled(c) => ctx.cancelled(c).await?,
+        // Expired orders anyone removed: each owner's lock returns at consume_events (an Out entry).
+        SolexEvent::OrdersPruned(p) => {
+            for r in &p.orders {
+                ctx.reduced(r, None).await?;
+            }
+        }
         SolexEvent::FillsConsumed(c) => ctx.consumed(c).await?,
         SolexEvent::FundsSettled(s) => {
             let d = ctx.delta(&s.trader);
@@ -538,7 +583,7 @@ pub async fn apply(
         SolexEvent::FeesSwept(f) => {
             sqlx::query("UPDATE markets SET fees_swept = fees_swept + $2 WHERE market = $1")
                 .bind(&ctx.market)
-                .bind(big(f.amount)?)
+                .bind(Numeric::from(f.amount))
                 .execute(&mut **ctx.tx)
                 .await?;
         }
@@ -574,15 +619,9 @@ pub async fn apply(
                 .await?;
         }
     }
-    ctx.flush_balances().await.with_context(|| format!("{} seq {}", e.market, e.seq))?;
+    ctx.flush_balances().await?;
     ctx.flush_levels().await?;
     let mut changes = ctx.changes;
-    changes.messages.insert(
-        0,
-        Live {
-            channel: format!("events:{}", e.market),
-            data: json!({"market": e.market, "seq": e.seq, "kind": e.kind, "slot": e.slot, "signature": e.signature}),
-        },
-    );
+    changes.messages.insert(0, logged(e));
     Ok(changes)
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use solex::state::Side;
 use sqlx::PgPool;
 
-use crate::db::StoredEvent;
+use crate::db::{Numeric, StoredEvent};
 use crate::derive::{Changes, Level};
 
 /// The stream every new event is appended to, in commit order.
@@ -94,6 +94,8 @@ pub async fn enqueue(redis: &mut ConnectionManager, batch: &[(&StoredEvent, Chan
             "market": e.market,
             "seq": e.seq,
             "levels": changes.levels.iter().map(|l| (l.side.as_u8(), l.price, l.qty_lots)).collect::<Vec<_>>(),
+            // A quarantined market's events change no derived book: no diff.
+            "book": !changes.quarantined,
             "messages": changes.messages.iter().map(|m| (&m.channel, &m.data)).collect::<Vec<_>>(),
         });
         pipe.cmd("XADD")
@@ -113,6 +115,8 @@ pub async fn enqueue(redis: &mut ConnectionManager, batch: &[(&StoredEvent, Chan
 /// client that receives diff n and then reads the cached book finds n (or later).
 fn publish_entry(pipe: &mut redis::Pipeline, entry: &Value) {
     let (Some(market), Some(seq)) = (entry["market"].as_str(), entry["seq"].as_i64()) else { return };
+    // (Entries from before the field existed all had a diff.)
+    let book = entry["book"] != false;
     let levels: Vec<Level> = entry["levels"]
         .as_array()
         .into_iter()
@@ -122,21 +126,25 @@ fn publish_entry(pipe: &mut redis::Pipeline, entry: &Value) {
             Some(Level { side, price: l[1].as_u64()?, qty_lots: l[2].as_u64()? })
         })
         .collect();
-    let [seq_key, bids_key, asks_key] = book_keys(market);
-    let mut args = vec![(seq - 1).to_string(), seq.to_string()];
-    args.push(levels.iter().filter(|l| l.side == Side::Bid).count().to_string());
-    for side in [Side::Bid, Side::Ask] {
-        for l in levels.iter().filter(|l| l.side == side) {
-            args.extend([l.price.to_string(), l.qty_lots.to_string()]);
+    if book {
+        let [seq_key, bids_key, asks_key] = book_keys(market);
+        let mut args = vec![(seq - 1).to_string(), seq.to_string()];
+        args.push(levels.iter().filter(|l| l.side == Side::Bid).count().to_string());
+        for side in [Side::Bid, Side::Ask] {
+            for l in levels.iter().filter(|l| l.side == side) {
+                args.extend([l.price.to_string(), l.qty_lots.to_string()]);
+            }
         }
+        pipe.cmd("EVAL").arg(APPLY_DIFF).arg(3).arg(&seq_key).arg(&bids_key).arg(&asks_key).arg(&args).ignore();
     }
-    pipe.cmd("EVAL").arg(APPLY_DIFF).arg(3).arg(&seq_key).arg(&bids_key).arg(&asks_key).arg(&args).ignore();
     for m in entry["messages"].as_array().into_iter().flatten() {
         if let Some(channel) = m[0].as_str() {
             pipe.publish(redis_channel(channel), m[1].to_string()).ignore();
         }
     }
-    pipe.publish(redis_channel(&format!("book:{market}")), book_diff(market, seq, &levels).to_string()).ignore();
+    if book {
+        pipe.publish(redis_channel(&format!("book:{market}")), book_diff(market, seq, &levels).to_string()).ignore();
+    }
 }
 
 /// Reads one page of the stream for the group: `pending` re-reads what this
@@ -299,15 +307,24 @@ fn sorted(levels: BTreeMap<u64, u64>, side: Side) -> Vec<[u64; 2]> {
     }
 }
 
-/// The book from PostgreSQL: the open orders and the newest sequence number, read
-/// in one snapshot so they agree.
+/// The newest event of a market that its derived rows reflect: the newest stored,
+/// or, for a quarantined market, the last one before the event it stopped at.
+const DERIVED_SEQ: &str = "SELECT MAX(seq) FROM events WHERE market = $1
+    AND seq < COALESCE((SELECT q.seq FROM quarantined_markets q WHERE q.market = $1), 9223372036854775807)";
+
+/// A price or a level's total (bounded by the vault it is locked in) as the book's u64.
+fn to_u64(v: Numeric) -> sqlx::Result<u64> {
+    u64::try_from(v.0).map_err(|_| sqlx::Error::Decode(format!("{} is not a u64", v.0).into()))
+}
+
+/// The book from PostgreSQL: the open orders and the newest sequence number they
+/// reflect, read in one snapshot so they agree.
 pub async fn book_from_db(db: &PgPool, market: &str) -> sqlx::Result<Book> {
     let mut tx = db.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
-    let seq: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE market = $1").bind(market).fetch_one(&mut *tx).await?;
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT side, price, SUM(remaining_lots)::BIGINT FROM orders WHERE market = $1 AND status = 'open'
+    let seq: Option<i64> = sqlx::query_scalar(DERIVED_SEQ).bind(market).fetch_one(&mut *tx).await?;
+    let rows: Vec<(String, Numeric, Numeric)> = sqlx::query_as(
+        "SELECT side, price, SUM(remaining_lots) FROM orders WHERE market = $1 AND status = 'open'
          GROUP BY side, price",
     )
     .bind(market)
@@ -316,7 +333,7 @@ pub async fn book_from_db(db: &PgPool, market: &str) -> sqlx::Result<Book> {
     tx.commit().await?;
     let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
     for (side, price, qty) in rows {
-        if side == "bid" { &mut bids } else { &mut asks }.insert(price as u64, qty as u64);
+        if side == "bid" { &mut bids } else { &mut asks }.insert(to_u64(price)?, to_u64(qty)?);
     }
     Ok(Book { seq: seq.unwrap_or(0), bids: sorted(bids, Side::Bid), asks: sorted(asks, Side::Ask) })
 }
@@ -361,8 +378,7 @@ pub async fn book(db: &PgPool, redis: Option<&ConnectionManager>, market: &str) 
         if let Ok(Some(book)) = cached(c, market).await {
             // The cache follows the log through the stream, a moment after each commit:
             // a reader who has seen event n in the log must not get an older book.
-            let newest: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE market = $1").bind(market).fetch_one(db).await?;
+            let newest: Option<i64> = sqlx::query_scalar(DERIVED_SEQ).bind(market).fetch_one(db).await?;
             if book.seq >= newest.unwrap_or(0) {
                 return Ok((book, Source::Cache));
             }

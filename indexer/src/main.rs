@@ -9,8 +9,14 @@ use solex_indexer::{db, service};
 struct Cli {
     #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/solex")]
     database_url: String,
+    /// Size of the API's PostgreSQL connection pool (`run`, `serve`); ingestion has its own.
+    #[arg(long, env = "SOLEX_API_DB_CONNECTIONS", default_value_t = 4)]
+    api_db_connections: u32,
     #[command(subcommand)]
     command: Command,
+    /// The transaction API's limits and allowed origins (flags of `run` and `serve`).
+    #[command(flatten)]
+    tx: solex_indexer::txapi::TxSettings,
 }
 
 #[derive(Subcommand)]
@@ -45,8 +51,13 @@ enum Command {
         #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
         redis_url: String,
     },
-    /// Rebuilds the derived tables (markets, traders, orders, trades, candles) from the event log.
-    Rebuild,
+    /// Rebuilds the derived tables (markets, traders, orders, trades, candles) from
+    /// the event log; a quarantined market is derived again from its start.
+    Rebuild {
+        /// Only this market's rows.
+        #[arg(long)]
+        market: Option<String>,
+    },
     /// Reports each market's event count and any gap; exits 1 on a gap.
     Check,
     /// Migrates, indexes every transaction up to the chain's head once, and exits
@@ -79,12 +90,20 @@ async fn shutdown_signal() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let pool = db::connect(&cli.database_url).await?;
+    solex_indexer::txapi::configure(cli.tx.clone());
+    let connections = match cli.command {
+        Command::Run { .. } | Command::Serve { .. } => cli.api_db_connections,
+        _ => 4,
+    };
+    let pool = db::connect_sized(&cli.database_url, connections).await?;
     match cli.command {
         Command::Migrate => db::migrate(&pool).await,
-        Command::Rebuild => {
-            let n = db::rebuild(&pool).await?;
+        Command::Rebuild { market } => {
+            let n = db::rebuild_markets(&pool, market.as_deref()).await?;
             println!("rebuilt the derived tables from {n} events");
+            for q in db::quarantined(&pool).await? {
+                println!("QUARANTINED {} at seq {} ({}): {}", q.market, q.seq, q.kind, q.error);
+            }
             Ok(())
         }
         Command::Check => {
@@ -94,6 +113,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let gaps = db::gaps(&pool).await?;
             for g in &gaps {
                 println!("GAP {} stored {} of 1..={}", g.market, g.stored, g.max_seq);
+            }
+            for q in db::quarantined(&pool).await? {
+                println!("QUARANTINED {} at seq {} ({}): {}", q.market, q.seq, q.kind, q.error);
             }
             if gaps.is_empty() {
                 Ok(())

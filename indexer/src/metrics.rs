@@ -77,8 +77,10 @@ impl Metrics {
         }
     }
 
-    /// The exposition text; `markets` is each market's newest stored sequence number.
-    pub fn render(&self, markets: &[(String, i64)]) -> String {
+    /// The exposition text; `markets` is each market's newest stored sequence number,
+    /// `quarantined` how many markets' derivation stopped at an event (from the
+    /// database, so every replica reports it).
+    pub fn render(&self, markets: &[(String, i64)], quarantined: i64) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             let _ = writeln!(out, "# HELP solex_indexer_{name} {help}\n# TYPE solex_indexer_{name} {kind}");
@@ -108,6 +110,12 @@ impl Metrics {
         metric("synced_slot", "gauge", "Every transaction up to this slot is indexed.", get(&self.synced_slot));
         metric("synced_timestamp_seconds", "gauge", "Unix time of the latest successful pass.", get(&self.synced_at));
         metric("writer", "gauge", "1 while this indexer is the writer (holds the writer lock).", get(&self.writer));
+        metric(
+            "quarantined_markets",
+            "gauge",
+            "Markets whose derived tables stopped at an event that could not be derived (see /health).",
+            quarantined.to_string(),
+        );
         let http = self.http.lock().expect("metrics lock");
         let name = "solex_indexer_http_requests_total";
         let _ = writeln!(out, "# HELP {name} HTTP requests by route and status.\n# TYPE {name} counter");

@@ -57,8 +57,11 @@ pub async fn serve(
 }
 
 /// Migrates, serves the API, and indexes every new transaction of the program until
-/// `shutdown` completes (or the API server fails).
-pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// `shutdown` completes (or the API server fails). `api_pool` serves the API;
+/// ingestion (and the writer lock) have a pool of their own to the same database,
+/// so no amount of API traffic can keep the writer waiting for a connection.
+pub async fn run(api_pool: PgPool, config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let pool = db::ingest_pool(&api_pool);
     db::migrate(&pool).await?;
     let (client, cache) = redis(config.redis_url.as_deref()).await?;
     let mut redis = cache.clone();
@@ -73,7 +76,7 @@ pub async fn run(pool: PgPool, config: Config, shutdown: impl Future<Output = ()
     let mut writer = db::WriterLock::new(pool.clone());
     let mut standing_by = false;
     let hub = client.clone().map(crate::ws::Hub::start);
-    let app = api::App { db: pool.clone(), hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
+    let app = api::App { db: api_pool, hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
     let server = tokio::spawn(api::serve(config.api_addr, app));
     let wake = Arc::new(tokio::sync::Notify::new());
     let (_stop_on_exit, stopped) = tokio::sync::watch::channel(false);

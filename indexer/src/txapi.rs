@@ -2,23 +2,305 @@
 //! cancel, cancel all, deposit, withdraw, settle) and relays signed ones, reporting
 //! the outcome with the program's error decoded. The server never holds a key:
 //! every transaction is paid and signed by the wallet (`owner`).
+//!
+//! It is a public endpoint that spends RPC capacity, so it defends itself:
+//! - the relay takes only Solex's own order flow: every instruction is the
+//!   program's, the compute-budget program's, or an associated-token-account
+//!   create (idempotent or not), with at least one of the program's; anything else
+//!   (a system transfer, another program) is refused with `program_not_allowed`;
+//! - every signature is verified (ed25519, strict, as the cluster does) before the
+//!   transaction is sent: `unsigned` or `invalid_signature` otherwise;
+//! - at most `--tx-max-in-flight` relays (and as many builds) run at once, beyond
+//!   that 503 `busy`; each client (source IP, IPv6 by /64) has a token bucket,
+//!   beyond it 429 `rate_limited`, both with `Retry-After` and never a queue;
+//! - a relay polls for confirmation with backoff for a bounded time, without
+//!   holding a thread, and then answers 202 `pending` with the signature;
+//! - builders read the named `market` with a bounded slice and use it only when it
+//!   is owned by the program and exactly `Market::LEN` bytes long;
+//! - browsers may call `/tx/*` only from the configured origins (CORS; none by
+//!   default: the indexer's own page is same-origin).
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use base64::Engine;
 use serde_json::{json, Value};
+use solana_transaction::Transaction;
 use solex_sdk::accounts::decode;
 use solex_sdk::flow;
 use solex_sdk::instructions::{self as ix, MarketKeys};
-use solex_sdk::rpc::{RpcClient, RpcError};
+use solex_sdk::rpc::{custom_code, RpcClient, RpcError, Status};
+use solex_sdk::submit::Rejected;
 use solex_sdk::{Expiry, Instruction, Market, PlaceOrderArgs, Pubkey};
+use tokio::sync::Semaphore;
 
 use crate::api::{ApiError, App};
 
-type TxResult = Result<Json<Value>, ApiError>;
+/// The largest transaction the cluster takes (a UDP packet's payload).
+pub const PACKET_DATA_SIZE: usize = 1232;
+pub const COMPUTE_BUDGET_PROGRAM: Pubkey = Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
+pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey = Pubkey::from_str_const("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+pub const TOKEN_PROGRAM: Pubkey = Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+pub const TOKEN_2022_PROGRAM: Pubkey = Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
+
+// ---- settings ---------------------------------------------------------------------
+
+/// The transaction API's settings: flags (and environment variables) of
+/// `solex-indexer run` and `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TxSettings {
+    /// An origin (scheme://host[:port]) whose pages may call /tx/* from a browser
+    /// (CORS); repeat the flag or separate with commas. Default: none (the page the
+    /// indexer serves is same-origin and needs none). Read-only REST is open to all.
+    #[arg(long = "tx-allowed-origin", env = "SOLEX_TX_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub allowed_origins: Vec<String>,
+    /// Most relays (/tx/send) in flight at once, and as many builds; beyond: 503 `busy`.
+    #[arg(long, env = "SOLEX_TX_MAX_IN_FLIGHT", default_value_t = TxSettings::DEFAULT_MAX_IN_FLIGHT, global = true)]
+    pub tx_max_in_flight: usize,
+    /// Requests per second each client may make to /tx/* (its token bucket's refill).
+    #[arg(long, env = "SOLEX_TX_RATE", default_value_t = TxSettings::DEFAULT_RATE, global = true)]
+    pub tx_rate_per_sec: f64,
+    /// Requests a client may make at once before the rate applies (the bucket's size).
+    #[arg(long, env = "SOLEX_TX_BURST", default_value_t = TxSettings::DEFAULT_BURST, global = true)]
+    pub tx_burst: u32,
+    /// How long /tx/send waits for confirmation before answering 202 `pending`.
+    #[arg(long, env = "SOLEX_TX_CONFIRM_TIMEOUT_MS", default_value_t = TxSettings::DEFAULT_CONFIRM_TIMEOUT_MS, global = true)]
+    pub tx_confirm_timeout_ms: u64,
+    /// Rate-limit by the last address in X-Forwarded-For (set it only behind a
+    /// proxy that writes that header; otherwise clients could pick their own key).
+    #[arg(long, env = "SOLEX_TX_TRUST_FORWARDED_FOR", global = true)]
+    pub tx_trust_forwarded_for: bool,
+}
+
+impl TxSettings {
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+    pub const DEFAULT_RATE: f64 = 5.0;
+    pub const DEFAULT_BURST: u32 = 60;
+    pub const DEFAULT_CONFIRM_TIMEOUT_MS: u64 = 20_000;
+}
+
+impl Default for TxSettings {
+    fn default() -> Self {
+        Self {
+            allowed_origins: vec![],
+            tx_max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            tx_rate_per_sec: Self::DEFAULT_RATE,
+            tx_burst: Self::DEFAULT_BURST,
+            tx_confirm_timeout_ms: Self::DEFAULT_CONFIRM_TIMEOUT_MS,
+            tx_trust_forwarded_for: false,
+        }
+    }
+}
+
+static SETTINGS: OnceLock<TxSettings> = OnceLock::new();
+
+/// Sets the process's transaction API settings (once, before serving; `main` does).
+pub fn configure(settings: TxSettings) {
+    let _ = SETTINGS.set(settings);
+}
+
+/// The settings in force (the defaults unless `configure` was called).
+pub fn settings() -> &'static TxSettings {
+    SETTINGS.get_or_init(TxSettings::default)
+}
+
+/// The CORS policy of `/tx/*`: only the configured origins, POST with a JSON body.
+pub fn cors(settings: &TxSettings) -> tower_http::cors::CorsLayer {
+    let origins: Vec<HeaderValue> = settings
+        .allowed_origins
+        .iter()
+        .map(|o| o.trim().trim_end_matches('/'))
+        .filter(|o| !o.is_empty())
+        .filter_map(|o| {
+            HeaderValue::from_str(o).map_err(|_| tracing::warn!(origin = o, "ignoring an invalid allowed origin")).ok()
+        })
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+        .allow_methods([axum::http::Method::POST])
+        .allow_headers([axum::http::header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
+
+// ---- limits -----------------------------------------------------------------------
+
+/// Most clients tracked at once by the rate limiter (buckets that refilled are dropped first).
+const MAX_CLIENTS: usize = 100_000;
+
+/// The limits of `/tx/*`, shared by its routes.
+pub struct Guard {
+    relays: Arc<Semaphore>,
+    builds: Arc<Semaphore>,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    rate: f64,
+    burst: f64,
+    confirm_timeout: Duration,
+    trust_forwarded_for: bool,
+    /// The configured origins, without a trailing slash.
+    origins: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Guard {
+    pub fn new(s: &TxSettings) -> Arc<Self> {
+        let slots = s.tx_max_in_flight.max(1);
+        Arc::new(Self {
+            relays: Arc::new(Semaphore::new(slots)),
+            builds: Arc::new(Semaphore::new(slots)),
+            buckets: Mutex::new(HashMap::new()),
+            rate: if s.tx_rate_per_sec.is_finite() { s.tx_rate_per_sec.max(0.0) } else { 0.0 },
+            burst: s.tx_burst.max(1) as f64,
+            confirm_timeout: Duration::from_millis(s.tx_confirm_timeout_ms),
+            trust_forwarded_for: s.tx_trust_forwarded_for,
+            origins: s.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_string()).collect(),
+        })
+    }
+
+    /// Whether a browser page at the request's `Origin` may use the API: the page
+    /// the indexer serves itself (same host), or a configured origin. Requests
+    /// without an `Origin` (wallets, servers, the CLI) are not browsers' and pass.
+    /// So other sites cannot make their visitors' browsers spend this API's limits.
+    fn origin_allowed(&self, request: &Request) -> bool {
+        let Some(origin) = request.headers().get(axum::http::header::ORIGIN) else { return true };
+        let Ok(origin) = origin.to_str() else { return false };
+        let host = request.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+        let same = host.is_some_and(|h| origin == format!("http://{h}") || origin == format!("https://{h}"));
+        same || self.origins.iter().any(|o| o == origin)
+    }
+
+    /// Takes one token from `client`'s bucket; otherwise the seconds until one is there.
+    fn take(&self, client: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&client) {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, b| b.tokens + rate * now.duration_since(b.at).as_secs_f64() < burst);
+            if buckets.len() >= MAX_CLIENTS {
+                return Err(1);
+            }
+        }
+        let b = buckets.entry(client).or_insert(Bucket { tokens: self.burst, at: now });
+        b.tokens = (b.tokens + self.rate * now.duration_since(b.at).as_secs_f64()).min(self.burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else if self.rate > 0.0 {
+            Err(((1.0 - b.tokens) / self.rate).ceil().max(1.0) as u64)
+        } else {
+            Err(60)
+        }
+    }
+
+    /// Who is asking: the peer's address (IPv6 by its /64), or the proxy's X-Forwarded-For.
+    fn client(&self, request: &Request) -> IpAddr {
+        let forwarded = self
+            .trust_forwarded_for
+            .then(|| request.headers().get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| IpAddr::from_str(v.trim()).ok());
+        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        match forwarded.or(peer).unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)) {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+            },
+            v4 => v4,
+        }
+    }
+}
+
+/// Middleware of `/tx/*`: a browser page's origin (403 `origin_not_allowed` when it
+/// is neither this server nor configured), then the client's token bucket (429
+/// `rate_limited` when empty).
+pub async fn rate_limit(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    if !guard.origin_allowed(&request) {
+        return Refusal::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "pages of this origin may not use the transaction API (see --tx-allowed-origin)",
+        )
+        .into_response();
+    }
+    let client = guard.client(&request);
+    match guard.take(client) {
+        Ok(()) => next.run(request).await,
+        Err(retry) => Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many transaction API requests from {client}; retry in {retry} s"),
+        )
+        .retry_after(retry)
+        .into_response(),
+    }
+}
+
+fn busy(what: &str) -> Refusal {
+    Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "busy", format!("too many {what} in flight; retry shortly"))
+        .retry_after(1)
+}
+
+// ---- errors -----------------------------------------------------------------------
+
+/// A refusal of the transaction API: an `ApiError`, or one with its own status.
+pub enum Refusal {
+    Api(ApiError),
+    Tx { status: StatusCode, code: &'static str, message: String, retry_after: Option<u64> },
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Tx { status, code, message: message.into(), retry_after: None }
+    }
+
+    fn retry_after(self, secs: u64) -> Self {
+        match self {
+            Self::Tx { status, code, message, .. } => Self::Tx { status, code, message, retry_after: Some(secs) },
+            api => api,
+        }
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Api(e) => e.into_response(),
+            Self::Tx { status, code, message, retry_after } => {
+                let mut r = (status, Json(json!({"code": code, "message": message}))).into_response();
+                if let Some(secs) = retry_after {
+                    r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+                }
+                r
+            }
+        }
+    }
+}
+
+type TxResult = Result<Json<Value>, Refusal>;
+
+// ---- request bodies ---------------------------------------------------------------
 
 /// A request body: a JSON object whose fields are read with validation.
 struct Body(Value);
@@ -74,6 +356,8 @@ impl Body {
     }
 }
 
+// ---- the chain --------------------------------------------------------------------
+
 fn rpc(app: &App) -> Result<Arc<RpcClient>, ApiError> {
     app.rpc.clone().ok_or_else(|| ApiError::unavailable("the transaction API needs an RPC endpoint"))
 }
@@ -88,6 +372,11 @@ fn chain_error(e: RpcError) -> ApiError {
     }
 }
 
+/// Runs a blocking RPC call on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::unavailable("chain unavailable"))
+}
+
 /// What a builder needs from the chain: the market's accounts, its mints' token
 /// programs, and a recent blockhash.
 struct Chain {
@@ -97,15 +386,60 @@ struct Chain {
     blockhash: solana_hash::Hash,
 }
 
+/// An account's owner and at most `len` bytes of its data (getAccountInfo with a
+/// data slice: whatever the account's size, no more than `len` bytes cross the wire).
+fn account_prefix(rpc: &RpcClient, key: &Pubkey, len: usize) -> Result<Option<(Pubkey, Vec<u8>)>, RpcError> {
+    let v = rpc.call(
+        "getAccountInfo",
+        json!([key.to_string(), {"encoding": "base64", "commitment": rpc.commitment,
+            "dataSlice": {"offset": 0, "length": len}}]),
+    )?;
+    let value = &v["value"];
+    if value.is_null() {
+        return Ok(None);
+    }
+    let owner = value["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok()).unwrap_or_default();
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(value["data"][0].as_str().unwrap_or_default())
+        .map_err(|e| RpcError::Transport(e.to_string()))?;
+    Ok(Some((owner, data)))
+}
+
+/// The owners of `keys` (no data: a zero-length slice), None where an account is missing.
+fn owners(rpc: &RpcClient, keys: &[Pubkey]) -> Result<Vec<Option<Pubkey>>, RpcError> {
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    let v = rpc.call(
+        "getMultipleAccounts",
+        json!([keys, {"encoding": "base64", "commitment": rpc.commitment, "dataSlice": {"offset": 0, "length": 0}}]),
+    )?;
+    let values = v["value"].as_array().ok_or_else(|| RpcError::Transport("getMultipleAccounts: no value".into()))?;
+    Ok(values.iter().map(|a| a["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok())).collect())
+}
+
+/// Reads the market (bounded: one byte more than a market account, to see a bigger
+/// one), refusing anything that is not a Solex market, then its mints' owners and a
+/// blockhash.
 async fn chain(rpc: Arc<RpcClient>, market: Pubkey) -> Result<Chain, ApiError> {
-    tokio::task::spawn_blocking(move || -> Result<Chain, ApiError> {
-        let not_market = || ApiError::not_found("unknown_market", format!("{market} is not a Solex market"));
-        let account = rpc.account(&market).map_err(chain_error)?.ok_or_else(not_market)?;
-        let m: Market = decode(&account.data).map_err(|_| not_market())?;
-        // Each mint's token program is its owner: both mints in one call.
-        let (_, mints) = rpc.multiple_accounts(&[m.base_mint, m.quote_mint]).map_err(chain_error)?;
+    blocking(move || -> Result<Chain, ApiError> {
+        let not_market =
+            |why: &str| ApiError::not_found("unknown_market", format!("{market} is not a Solex market{why}"));
+        let (owner, data) =
+            account_prefix(&rpc, &market, Market::LEN + 1).map_err(chain_error)?.ok_or_else(|| not_market(""))?;
+        if owner != solex::ID {
+            return Err(not_market(&format!(" (owned by {owner})")));
+        }
+        if data.len() != Market::LEN {
+            return Err(not_market(" (not a market account: wrong size)"));
+        }
+        let m: Market = decode(&data).map_err(|_| not_market(" (not a market account)"))?;
+        let programs = owners(&rpc, &[m.base_mint, m.quote_mint]).map_err(chain_error)?;
         let program = |i: usize| -> Result<Pubkey, ApiError> {
-            Ok(mints[i].as_ref().ok_or_else(|| ApiError::unavailable("mint not found"))?.owner)
+            programs
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|p| *p == TOKEN_PROGRAM || *p == TOKEN_2022_PROGRAM)
+                .ok_or_else(|| ApiError::unavailable("the market's mint was not found"))
         };
         Ok(Chain {
             keys: MarketKeys::from_market(market, &m),
@@ -114,20 +448,24 @@ async fn chain(rpc: Arc<RpcClient>, market: Pubkey) -> Result<Chain, ApiError> {
             blockhash: rpc.latest_blockhash().map_err(chain_error)?,
         })
     })
-    .await
-    .map_err(|_| ApiError::unavailable("chain unavailable"))?
+    .await?
 }
+
+// ---- builders ---------------------------------------------------------------------
 
 /// Builds the transaction `build` composes for the body's market and owner.
 async fn build(
     app: App,
+    guard: Arc<Guard>,
     bytes: Bytes,
     build: impl FnOnce(&Body, &Pubkey, &Chain) -> Result<Vec<Instruction>, ApiError>,
 ) -> TxResult {
     let body = Body::parse(&bytes)?;
     let market = body.required_address("market")?;
     let owner = body.required_address("owner")?;
-    let chain = chain(rpc(&app)?, market).await?;
+    let rpc = rpc(&app)?;
+    let _slot = guard.builds.clone().try_acquire_owned().map_err(|_| busy("transaction builds"))?;
+    let chain = chain(rpc, market).await?;
     let ixs = build(&body, &owner, &chain)?;
     Ok(Json(json!({
         "transaction": flow::unsigned_transaction(&ixs, &owner, chain.blockhash),
@@ -137,8 +475,8 @@ async fn build(
     })))
 }
 
-pub async fn place(State(app): State<App>, bytes: Bytes) -> TxResult {
-    build(app, bytes, |b, owner, c| {
+pub async fn place(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    build(app, guard, bytes, |b, owner, c| {
         let side =
             b.parsed("side", flow::parse_side)?.ok_or_else(|| ApiError::bad("missing_field", "side is required"))?;
         let mut args = PlaceOrderArgs::limit(
@@ -167,8 +505,8 @@ pub async fn place(State(app): State<App>, bytes: Bytes) -> TxResult {
     .await
 }
 
-pub async fn cancel(State(app): State<App>, bytes: Bytes) -> TxResult {
-    build(app, bytes, |b, owner, c| {
+pub async fn cancel(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    build(app, guard, bytes, |b, owner, c| {
         let side = b.parsed("side", flow::parse_side)?;
         match (b.uint::<u128>("order_id")?, side, b.uint::<u64>("client_id")?) {
             (Some(id), Some(side), _) => Ok(vec![ix::cancel_order(*owner, &c.keys, side, id)]),
@@ -179,8 +517,8 @@ pub async fn cancel(State(app): State<App>, bytes: Bytes) -> TxResult {
     .await
 }
 
-pub async fn cancel_all(State(app): State<App>, bytes: Bytes) -> TxResult {
-    build(app, bytes, |b, owner, c| {
+pub async fn cancel_all(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    build(app, guard, bytes, |b, owner, c| {
         let side = b.parsed("side", flow::parse_side)?;
         Ok(vec![ix::cancel_all(*owner, *owner, &c.keys, side, solex::matching::MAX_BATCH)])
     })
@@ -197,44 +535,248 @@ fn funds(deposit: bool, b: &Body, owner: &Pubkey, c: &Chain) -> Result<Vec<Instr
     Ok(flow::move_funds(deposit, owner, &c.keys, mint, program, b.address("token_account")?, amount))
 }
 
-pub async fn deposit(State(app): State<App>, bytes: Bytes) -> TxResult {
-    build(app, bytes, |b, owner, c| funds(true, b, owner, c)).await
+pub async fn deposit(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    build(app, guard, bytes, |b, owner, c| funds(true, b, owner, c)).await
 }
 
-pub async fn withdraw(State(app): State<App>, bytes: Bytes) -> TxResult {
-    build(app, bytes, |b, owner, c| funds(false, b, owner, c)).await
+pub async fn withdraw(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    build(app, guard, bytes, |b, owner, c| funds(false, b, owner, c)).await
 }
 
-pub async fn settle(State(app): State<App>, bytes: Bytes) -> TxResult {
-    build(app, bytes, |_, owner, c| Ok(flow::settle(owner, &c.keys, c.base_program, c.quote_program))).await
+pub async fn settle(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    build(app, guard, bytes, |_, owner, c| Ok(flow::settle(owner, &c.keys, c.base_program, c.quote_program))).await
 }
+
+// ---- the relay --------------------------------------------------------------------
+
+/// Why the relay will not send `tx` (a named 400), or Ok: the transaction is well
+/// formed, every instruction is Solex's order flow, and every signature verifies.
+pub fn check_relayable(tx: &Transaction) -> Result<(), Refusal> {
+    let bad = |code, message: String| Err(Refusal::new(StatusCode::BAD_REQUEST, code, message));
+    let m = &tx.message;
+    let keys = &m.account_keys;
+    let signers = m.header.num_required_signatures as usize;
+    if signers == 0 || signers > keys.len() || tx.signatures.len() != signers {
+        return bad("invalid_transaction", format!("{} signatures for {signers} signers", tx.signatures.len()));
+    }
+    let mut solex_instructions = 0;
+    for (i, instruction) in m.instructions.iter().enumerate() {
+        let Some(program) = keys.get(instruction.program_id_index as usize) else {
+            return bad("invalid_transaction", format!("instruction {i} names no program"));
+        };
+        if instruction.accounts.iter().any(|a| *a as usize >= keys.len()) {
+            return bad("invalid_transaction", format!("instruction {i} names an account that is not in the message"));
+        }
+        let allowed = if *program == solex::ID {
+            solex_instructions += 1;
+            true
+        } else if *program == COMPUTE_BUDGET_PROGRAM {
+            true
+        } else if *program == ASSOCIATED_TOKEN_PROGRAM {
+            // Create (no data, or 0) and CreateIdempotent (1); not RecoverNested.
+            matches!(instruction.data.as_slice(), [] | [0] | [1])
+        } else {
+            false
+        };
+        if !allowed {
+            return bad(
+                "program_not_allowed",
+                format!(
+                    "instruction {i} is for {program}: the relay sends only Solex instructions, with compute-budget \
+                     and associated-token-account creation"
+                ),
+            );
+        }
+    }
+    if solex_instructions == 0 {
+        return bad("program_not_allowed", "the transaction has no Solex instruction".into());
+    }
+    let message = tx.message_data();
+    for (i, signature) in tx.signatures.iter().enumerate() {
+        let bytes: [u8; 64] = signature.as_ref().try_into().expect("a signature is 64 bytes");
+        let who = if i == 0 { "the fee payer".to_string() } else { format!("signer {i}") };
+        if bytes.iter().all(|b| *b == 0) {
+            return bad("unsigned", format!("{who} ({}) has not signed the transaction", keys[i]));
+        }
+        let verified = ed25519_dalek::VerifyingKey::from_bytes(&keys[i].to_bytes())
+            .and_then(|k| k.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&bytes)));
+        if verified.is_err() {
+            return bad("invalid_signature", format!("the signature of {who} ({}) does not verify", keys[i]));
+        }
+    }
+    Ok(())
+}
+
+fn logs(v: &Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+fn rejected(r: Rejected) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({
+            "code": "rejected",
+            "message": r.describe(),
+            "program_error": r.solex_error().map(|e| format!("{e:?}")),
+        })),
+    )
+        .into_response()
+}
+
+/// The first poll after this, then each wait 1.5 times the last, up to `POLL_MAX`.
+const POLL_FIRST: Duration = Duration::from_millis(200);
+const POLL_MAX: Duration = Duration::from_secs(2);
+/// How long a confirmed transaction may take to become readable (for its events).
+const READ_BACK: Duration = Duration::from_secs(3);
 
 /// Relays a signed transaction and waits for it: 200 with its signature and events
-/// when it landed, 422 `rejected` with the program's error when the chain refused it.
-pub async fn send(State(app): State<App>, bytes: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// when it landed, 422 `rejected` with the program's error when the chain refused it,
+/// 202 `pending` when it was not confirmed within the configured time (it may still
+/// land until its blockhash expires).
+pub async fn send(
+    State(app): State<App>,
+    Extension(guard): Extension<Arc<Guard>>,
+    bytes: Bytes,
+) -> Result<Response, Refusal> {
     let body = Body::parse(&bytes)?;
     let wire = body.str("transaction")?.ok_or_else(|| ApiError::bad("missing_field", "transaction is required"))?;
-    let tx = flow::decode_transaction(wire).map_err(|m| ApiError::bad("invalid_transaction", m))?;
-    if tx.signatures.is_empty() || tx.signatures.iter().any(|s| s.as_ref().iter().all(|b| *b == 0)) {
-        return Err(ApiError::bad("invalid_transaction", "the transaction is not signed"));
+    if wire.len() > PACKET_DATA_SIZE.div_ceil(3) * 4 {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "transaction_too_large",
+            format!("a transaction is at most {PACKET_DATA_SIZE} bytes"),
+        ));
     }
+    let tx = flow::decode_transaction(wire).map_err(|m| ApiError::bad("invalid_transaction", m))?;
+    check_relayable(&tx)?;
     let rpc = rpc(&app)?;
-    let outcome = tokio::task::spawn_blocking(move || rpc.relay(&tx))
-        .await
-        .map_err(|_| ApiError::unavailable("chain unavailable"))?
-        .map_err(chain_error)?;
-    Ok(match outcome {
-        Ok(landed) => {
-            let events: Vec<Value> = landed.events.iter().map(|e| json!({"kind": e.name(), "seq": e.seq()})).collect();
-            (StatusCode::OK, Json(json!({"signature": landed.signature, "status": "confirmed", "events": events})))
+    let _slot = guard.relays.clone().try_acquire_owned().map_err(|_| busy("relays"))?;
+
+    let r = rpc.clone();
+    let sent = blocking(move || r.send_transaction(&tx)).await?;
+    let signature = match sent {
+        Ok(sig) => sig,
+        Err(e @ RpcError::Rpc { .. }) if e.preflight_error().is_some() => {
+            let RpcError::Rpc { message, data, .. } = &e else { unreachable!() };
+            return Ok(rejected(Rejected {
+                custom_code: custom_code(&data["err"]),
+                error: format!("{message}: {}", data["err"]),
+                logs: logs(&data["logs"]),
+            }));
         }
-        Err(rejected) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "code": "rejected",
-                "message": rejected.describe(),
-                "program_error": rejected.solex_error().map(|e| format!("{e:?}")),
-            })),
-        ),
-    })
+        Err(e) => return Err(chain_error(e).into()),
+    };
+
+    // Poll with backoff, bounded in time; nothing blocks between polls.
+    let deadline = Instant::now() + guard.confirm_timeout;
+    let mut wait = POLL_FIRST;
+    let failed = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let secs = guard.confirm_timeout.as_secs_f64();
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "signature": signature,
+                    "status": "pending",
+                    "code": "pending",
+                    "message": format!("sent, but not confirmed within {secs} s: it may still land until its \
+                        blockhash expires (about a minute); look the signature up before sending it again"),
+                })),
+            )
+                .into_response());
+        }
+        tokio::time::sleep(wait.min(left)).await;
+        wait = (wait * 3 / 2).min(POLL_MAX);
+        let (r, sig) = (rpc.clone(), signature.clone());
+        match blocking(move || r.signature_status(&sig)).await? {
+            Ok(Status::Succeeded) => break None,
+            Ok(Status::Failed(err)) => break Some(err),
+            Ok(Status::Pending) => {}
+            Err(e) => tracing::warn!(error = %e, "signature status failed; polling on"),
+        }
+    };
+    if let Some(err) = failed {
+        return Ok(rejected(Rejected { custom_code: custom_code(&err), error: err.to_string(), logs: vec![] }));
+    }
+
+    // Its events, read back (a confirmed transaction can take a moment to be readable).
+    let read_until = Instant::now() + READ_BACK;
+    let mut events: Option<Vec<Value>> = None;
+    while Instant::now() < read_until {
+        let (r, sig) = (rpc.clone(), signature.clone());
+        let details = blocking(move || {
+            r.call(
+                "getTransaction",
+                json!([sig, {"encoding": "json", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]),
+            )
+        })
+        .await?;
+        if let Ok(details) = details.as_ref().map_err(|e| tracing::warn!(error = %e, "getTransaction failed")) {
+            if !details.is_null() {
+                let decoded = solex_sdk::rpc::transaction_events(details);
+                events = Some(decoded.iter().map(|e| json!({"kind": e.name(), "seq": e.seq()})).collect());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut out = json!({"signature": signature, "status": "confirmed", "events": events.clone().unwrap_or_default()});
+    if events.is_none() {
+        out["events_unavailable"] = json!(true);
+    }
+    Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_refuses_past_its_burst_and_refills_at_its_rate() {
+        let guard = Guard::new(&TxSettings { tx_rate_per_sec: 1000.0, tx_burst: 3, ..Default::default() });
+        let ip = IpAddr::from_str("192.0.2.1").unwrap();
+        assert!((0..3).all(|_| guard.take(ip).is_ok()));
+        assert!(guard.take(ip).is_err(), "the fourth at once is refused");
+        assert!(guard.take(IpAddr::from_str("192.0.2.2").unwrap()).is_ok(), "another client has its own bucket");
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(guard.take(ip).is_ok(), "refilled");
+    }
+
+    fn code(r: Result<(), Refusal>) -> Option<&'static str> {
+        match r {
+            Ok(()) => None,
+            Err(Refusal::Tx { code, .. }) => Some(code),
+            Err(Refusal::Api(_)) => Some("api"),
+        }
+    }
+
+    #[test]
+    fn only_signed_solex_order_flow_is_relayable() {
+        use solex_tests::{Keypair, Signer};
+        let payer = Keypair::new();
+        let me = payer.pubkey();
+        let keys = MarketKeys::new(
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            1,
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        let hash = solana_hash::Hash::new_from_array([1; 32]);
+        let signed = |ixs: &[Instruction]| Transaction::new_signed_with_payer(ixs, Some(&me), &[&payer], hash);
+        let cancel = ix::cancel_all(me, me, &keys, None, 32);
+        let ata = flow::create_ata(&me, &keys.base_mint, &TOKEN_PROGRAM);
+        let budget =
+            Instruction { program_id: COMPUTE_BUDGET_PROGRAM, accounts: vec![], data: vec![3, 1, 0, 0, 0, 0, 0, 0, 0] };
+        assert_eq!(code(check_relayable(&signed(&[budget, ata, cancel.clone()]))), None);
+        let other = Instruction { program_id: Pubkey::new_unique(), accounts: vec![], data: vec![] };
+        assert_eq!(code(check_relayable(&signed(&[cancel.clone(), other]))), Some("program_not_allowed"));
+        let mut tx = signed(std::slice::from_ref(&cancel));
+        tx.signatures[0] = Default::default();
+        assert_eq!(code(check_relayable(&tx)), Some("unsigned"));
+        tx.signatures[0] = Keypair::new().sign_message(&tx.message_data());
+        assert_eq!(code(check_relayable(&tx)), Some("invalid_signature"));
+    }
 }

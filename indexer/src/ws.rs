@@ -1,9 +1,11 @@
 //! The WebSocket API at `/ws`.
 //!
 //! A client sends `{"op": "subscribe", "channel": "<kind>:<key>"}` (or
-//! `unsubscribe`). Market channels (`<key>` a market address): `events`, `book`,
-//! `trades`, `candles`. Trader channels (`<key>` the owner's wallet): `orders`,
-//! `fills`, `balances`. Messages are `{"channel", "type", "data"}`.
+//! `unsubscribe`). Market channels (`<key>` a market address the index knows, else
+//! `unknown_market`): `events`, `book`, `trades`, `candles`. Trader channels (`<key>`
+//! the owner's wallet, which may have no trader account yet): `orders`, `fills`,
+//! `balances`. A connection holds at most `MAX_SUBSCRIPTIONS` channels
+//! (`too_many_subscriptions`). Messages are `{"channel", "type", "data"}`.
 //!
 //! `book:<market>` first sends `type: "snapshot"` (every level, with the `seq` it
 //! reflects), then one `type: "update"` per later event with `seq` one higher than
@@ -34,6 +36,9 @@ use crate::live;
 
 /// Messages queued for one client before it counts as too slow.
 pub const CLIENT_QUEUE: usize = 1024;
+/// Channels one connection may subscribe to at once: each costs a forwarding task
+/// and a broadcast receiver, so a single socket must not hold unboundedly many.
+pub const MAX_SUBSCRIPTIONS: usize = 64;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
 const MARKET_CHANNELS: &[&str] = &["events", "book", "trades", "candles"];
@@ -118,6 +123,11 @@ fn error(code: &str, message: &str) -> Message {
     text(json!({"op": "error", "code": code, "message": message}))
 }
 
+/// A subscription refused, naming its channel.
+fn refused(channel: &str, code: &str, message: &str) -> Message {
+    text(json!({"op": "error", "channel": channel, "code": code, "message": message}))
+}
+
 /// A valid channel name, normalised (`kind:<base58 address>`).
 fn parse_channel(channel: &str) -> Option<String> {
     let (kind, key) = channel.split_once(':')?;
@@ -157,7 +167,9 @@ fn forward(
 }
 
 /// Subscribes a client to `channel`: queues the acknowledgement (and for a book,
-/// the snapshot), then starts forwarding updates.
+/// the snapshot), then starts forwarding updates. A market channel is refused
+/// before anything else for a market the index does not know, so an arbitrary key
+/// reads no book and caches nothing.
 async fn open(
     app: &App,
     hub: &Hub,
@@ -165,6 +177,15 @@ async fn open(
     out: &mpsc::Sender<Message>,
     kick: &mpsc::Sender<()>,
 ) -> Result<tokio::task::JoinHandle<()>, Message> {
+    let (kind, key) = channel.split_once(':').expect("a parsed channel");
+    if MARKET_CHANNELS.contains(&kind) {
+        let known = crate::api::market_exists(&app.db, key)
+            .await
+            .map_err(|_| refused(channel, "unavailable", "database unavailable"))?;
+        if !known {
+            return Err(refused(channel, "unknown_market", &format!("no market {key}")));
+        }
+    }
     // Registered before the snapshot is read, so no update falls in between.
     let rx = hub.subscribe(channel);
     let mut first = vec![text(json!({"op": "subscribed", "channel": channel}))];
@@ -213,6 +234,12 @@ async fn client(socket: WebSocket, app: App) {
                         ("subscribe" | "unsubscribe", None) => vec![error(
                             "invalid_channel",
                             "channels are events|book|trades|candles:<market> or orders|fills|balances:<owner>",
+                        )],
+                        ("subscribe", Some(ch)) if subscriptions.len() >= MAX_SUBSCRIPTIONS
+                            && !subscriptions.contains_key(&ch) => vec![refused(
+                            &ch,
+                            "too_many_subscriptions",
+                            &format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection: unsubscribe from one first"),
                         )],
                         ("subscribe", Some(ch)) => match open(&app, &hub, &ch, &out, &kick).await {
                             Ok(task) => {

@@ -118,7 +118,7 @@ async fn event_log_is_complete_idempotent_and_resumable() {
 
     // Derived tables: markets and trades, equal after a rebuild from the log.
     let trades_before: Vec<(String, i64, i64, i64)> =
-        sqlx::query_as("SELECT market, fill_seq, price, qty_lots FROM trades ORDER BY market, fill_seq")
+        sqlx::query_as("SELECT market, fill_seq, price::BIGINT, qty_lots::BIGINT FROM trades ORDER BY market, fill_seq")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -126,7 +126,7 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     assert_eq!(trades_before.len(), 6);
     db::rebuild(&pool).await.unwrap();
     let trades_after: Vec<(String, i64, i64, i64)> =
-        sqlx::query_as("SELECT market, fill_seq, price, qty_lots FROM trades ORDER BY market, fill_seq")
+        sqlx::query_as("SELECT market, fill_seq, price::BIGINT, qty_lots::BIGINT FROM trades ORDER BY market, fill_seq")
             .fetch_all(&pool)
             .await
             .unwrap();

@@ -106,8 +106,12 @@ fn test_wallet_script(kp: &Keypair) -> String {
     )
 }
 
+/// The tests that start a validator run one at a time (two would share 2 cores).
+static VALIDATOR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_the_live_exchange_and_trades_with_a_wallet() {
+    let _one = VALIDATOR.lock().await;
     let stack = support::Stack::start().await;
     let base = stack.base.clone();
     let rpc = stack.validator.rpc_url();
@@ -230,4 +234,339 @@ async fn the_page_shows_the_live_exchange_and_trades_with_a_wallet() {
     assert_eq!(page.problems, Vec::<String>::new(), "the page logged no errors");
     drop(page);
     stack.stop().await;
+}
+
+/// Replaces what `fetch` returns in the page: the transaction of a response to a
+/// path in `window.swaps` is swapped for the one given there (a compromised API),
+/// and every relay request is counted in `window.txSends`.
+const TAMPER: &str = "(() => {
+  window.swaps = {}; window.txSends = 0;
+  const real = window.fetch.bind(window);
+  window.fetch = async (url, opts) => {
+    if (url === '/tx/send') window.txSends += 1;
+    const res = await real(url, opts);
+    const swap = window.swaps[url];
+    if (!swap || !res.ok) return res;
+    const body = await res.json();
+    return new Response(JSON.stringify({ ...body, transaction: swap }), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  return true;
+})()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_refuses_to_sign_a_transaction_other_than_the_one_asked_for() {
+    let _one = VALIDATOR.lock().await;
+    let stack = support::Stack::start().await;
+    let base = stack.base.clone();
+    let rpc = stack.validator.rpc_url();
+    let url = rpc.clone();
+    let session = tokio::task::spawn_blocking(move || Session::open(&mut RpcClient::new(url), 1, 2, 5)).await.unwrap();
+    let keys = session.market.keys;
+    let market = keys.market;
+    let (b, c) = (&session.wallets[1], &session.wallets[2]);
+    let chain = || RpcClient::new(rpc.clone());
+    let seq = chain_book(&chain(), &market).0;
+    support::wait_indexed(&base, &market.to_string(), seq).await;
+
+    let mut page = Browser::launch().await;
+    page.goto(&format!("{base}/?market={market}")).await;
+    page.wait_for("the live feed", "document.getElementById('conn').className === 'live'", 30).await;
+    // The cluster comes from the server (a local validator is solana:localnet).
+    let chain_id = page.wait_for("the chain", "document.getElementById('chain').textContent", 30).await;
+    assert_eq!(chain_id, json!("solana:localnet"));
+    page.eval(&format!(
+        "document.getElementById('keypair').value = '{}'; document.getElementById('load-keypair').click()",
+        keypair_json(&b.keypair)
+    ))
+    .await;
+    page.wait_for("the wallet", "document.getElementById('wallet-addr').dataset.address", 30).await;
+    // B rests a bid from the page, honestly.
+    let (state, _, text) = submit(&mut page, "limit", 91, 2, 7, "buy").await;
+    assert_eq!(state, "ok", "{text}");
+    page.wait_for("B's order", "document.querySelectorAll('#orders tr').length === 1 || null", 30).await;
+    let trader_before = chain().account_data(&solex_sdk::pda::trader(&market, &b.pubkey())).unwrap();
+    assert_eq!(page.eval(TAMPER).await, json!(true));
+
+    // What a compromised API could return instead of what B asked for.
+    let blockhash = solana_hash::Hash::default();
+    let tx =
+        |ixs: &[solex_sdk::Instruction], payer: &Pubkey| solex_sdk::flow::unsigned_transaction(ixs, payer, blockhash);
+    let quote_program = session.market.program_of(&keys.quote_mint);
+    let thief_account = solex_sdk::flow::ata(&c.pubkey(), &keys.quote_mint, &quote_program);
+    let withdraw_to_thief =
+        tx(&[ix::withdraw(b.pubkey(), &keys, thief_account, keys.quote_mint, quote_program, 1_000)], &b.pubkey());
+    let other_price =
+        tx(&[ix::place_order(b.pubkey(), &keys, PlaceOrderArgs::limit(Side::Bid, 99, 2, 8))], &b.pubkey());
+    let other_qty = tx(&[ix::place_order(b.pubkey(), &keys, PlaceOrderArgs::limit(Side::Bid, 92, 20, 8))], &b.pubkey());
+    let other_side = tx(&[ix::place_order(b.pubkey(), &keys, PlaceOrderArgs::limit(Side::Ask, 92, 2, 8))], &b.pubkey());
+    let mut transfer_data = 2u32.to_le_bytes().to_vec();
+    transfer_data.extend_from_slice(&1_000_000u64.to_le_bytes());
+    let transfer = solex_sdk::Instruction {
+        program_id: anchor_lang::system_program::ID,
+        accounts: vec![solex_sdk::AccountMeta::new(b.pubkey(), true), solex_sdk::AccountMeta::new(c.pubkey(), false)],
+        data: transfer_data,
+    };
+    let honest = ix::place_order(b.pubkey(), &keys, PlaceOrderArgs::limit(Side::Bid, 92, 2, 8));
+    let with_transfer = tx(&[honest.clone(), transfer], &b.pubkey());
+    let paid_by_other = tx(&[honest], &c.pubkey());
+    let cancel_all = tx(&[ix::cancel_all(b.pubkey(), b.pubkey(), &keys, None, 32)], &b.pubkey());
+    for (what, path, swap, then) in [
+        ("a cancel that is a withdraw to someone else", "/tx/cancel", &withdraw_to_thief, "cancel"),
+        ("a cancel that cancels everything", "/tx/cancel", &cancel_all, "cancel"),
+        ("a bid at another price", "/tx/place", &other_price, "buy"),
+        ("a bid for another quantity", "/tx/place", &other_qty, "buy"),
+        ("an ask instead of a bid", "/tx/place", &other_side, "buy"),
+        ("a bid with a SOL transfer", "/tx/place", &with_transfer, "buy"),
+        ("a bid paid by someone else", "/tx/place", &paid_by_other, "buy"),
+    ] {
+        page.eval(&format!("window.swaps = {{ '{path}': '{swap}' }}")).await;
+        let (state, code, text) = if then == "cancel" {
+            page.eval("document.getElementById('result').dataset.state = ''; document.querySelector('#orders tr button').click()")
+                .await;
+            outcome(&mut page).await
+        } else {
+            submit(&mut page, "limit", 92, 2, 8, "buy").await
+        };
+        assert_eq!((state.as_str(), code.as_str()), ("error", "tampered"), "{what}: {text}");
+        assert!(text.contains("refused to sign"), "{what}: {text}");
+    }
+    assert_eq!(page.eval("window.txSends").await, json!(0), "nothing was signed and sent");
+    let trader_after = chain().account_data(&solex_sdk::pda::trader(&market, &b.pubkey())).unwrap();
+    assert_eq!(trader_after, trader_before, "B's account is unchanged");
+    assert_eq!(chain_book(&chain(), &market).1, vec![[91, 2]]);
+
+    // The honest transactions still go through.
+    page.eval("window.swaps = {}").await;
+    page.eval(
+        "document.getElementById('result').dataset.state = ''; document.querySelector('#orders tr button').click()",
+    )
+    .await;
+    let (state, _, text) = outcome(&mut page).await;
+    assert_eq!(state, "ok", "{text}");
+    assert_eq!(chain_book(&chain(), &market).1, Vec::<[u64; 2]>::new());
+    assert_eq!(page.eval("window.txSends").await, json!(1));
+    // So do a withdrawal, a deposit (to and from B's associated token account, which
+    // the withdrawal creates) and a settlement, each checked by the page.
+    let quote_ata = solex_sdk::flow::ata(&b.pubkey(), &keys.quote_mint, &quote_program);
+    let balance = || solex_tests::scenario::token_balance(&chain(), &quote_ata);
+    for (button, amount) in [("withdraw", 5), ("deposit", 3), ("settle", 0)] {
+        page.eval(&format!(
+            "document.getElementById('asset').value = 'quote'; document.getElementById('amount').value = '{amount}';
+             document.getElementById('result').dataset.state = ''; document.getElementById('{button}').click()"
+        ))
+        .await;
+        let (state, _, text) = outcome(&mut page).await;
+        assert_eq!(state, "ok", "{button}: {text}");
+        if button == "deposit" {
+            assert_eq!(balance(), 2, "5 withdrawn, 3 deposited back");
+        }
+    }
+    assert!(balance() > 2, "settled into B's associated token account");
+    assert_eq!(page.eval("window.txSends").await, json!(4));
+    assert_eq!(page.problems, Vec::<String>::new(), "the page logged no errors");
+    drop(page);
+    stack.stop().await;
+}
+
+/// The page served by `solex-indexer serve` over an empty database and no cluster:
+/// enough for what runs in the page alone.
+async fn page_alone() -> (support::TestDb, support::Indexer, String) {
+    let db = support::TestDb::create().await;
+    let bin = env!("CARGO_BIN_EXE_solex-indexer");
+    assert!(std::process::Command::new(bin).args(["--database-url", &db.url, "migrate"]).status().unwrap().success());
+    let port = support::free_port();
+    let dead_rpc = format!("http://127.0.0.1:{}", support::free_port());
+    let indexer = support::Indexer(
+        std::process::Command::new(bin)
+            .args(["--database-url", &db.url, "serve", "--rpc-url", &dead_rpc, "--redis-url", "none"])
+            .args(["--api-addr", &format!("127.0.0.1:{port}")])
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while tokio::task::spawn_blocking({
+        let url = format!("{base}/app.js");
+        move || ureq::get(&url).call().is_err()
+    })
+    .await
+    .unwrap()
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "the page is not served");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (db, indexer, base)
+}
+
+/// The stored development key, as the page's IndexedDB holds it: [is a CryptoKey,
+/// extractable, type, what exportKey said].
+const STORED_KEY: &str = "(async () => {
+  const db = await new Promise((ok, fail) => { const o = indexedDB.open('solex', 1); o.onsuccess = () => ok(o.result); o.onerror = fail; });
+  const rec = await new Promise((ok) => { const g = db.transaction('keys').objectStore('keys').get('dev'); g.onsuccess = () => ok(g.result); });
+  db.close();
+  if (!rec) return null;
+  const k = rec.privateKey;
+  let exported;
+  try { await crypto.subtle.exportKey('pkcs8', k); exported = 'exported'; } catch (e) { exported = e.name; }
+  let jwk;
+  try { await crypto.subtle.exportKey('jwk', k); jwk = 'exported'; } catch (e) { jwk = e.name; }
+  return [k instanceof CryptoKey, k.extractable, k.type, exported, jwk];
+})()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_key_is_kept_non_extractable_in_indexeddb_and_never_in_local_storage() {
+    let (db, indexer, base) = page_alone().await;
+    let (old, new) = (Keypair::new(), Keypair::new());
+    let mut page = Browser::launch().await;
+    let loaded = "document.getElementById('units').textContent || null";
+    page.goto(&format!("{base}/")).await;
+    page.wait_for("the page", loaded, 30).await;
+    // An older page left a plaintext keypair in localStorage: migrated once, then deleted.
+    page.eval(&format!("localStorage.setItem('solex.devKeypair', '{}')", keypair_json(&old))).await;
+    page.goto(&format!("{base}/")).await;
+    page.wait_for("the page", loaded, 30).await;
+    let addr = page.wait_for("the migrated key", "document.getElementById('wallet-addr').dataset.address", 30).await;
+    assert_eq!(addr, json!(old.pubkey().to_string()));
+    assert_eq!(page.eval("localStorage.length").await, json!(0), "the plaintext is gone");
+    assert_eq!(
+        page.eval(STORED_KEY).await,
+        json!([true, false, "private", "InvalidAccessError", "InvalidAccessError"])
+    );
+
+    // A key loaded from the form replaces it, the same way; the form is emptied.
+    page.eval(&format!(
+        "document.getElementById('keypair').value = '{}'; document.getElementById('load-keypair').click()",
+        keypair_json(&new)
+    ))
+    .await;
+    page.wait_for(
+        "the loaded key",
+        &format!("document.getElementById('wallet-addr').dataset.address === '{}' || null", new.pubkey()),
+        30,
+    )
+    .await;
+    assert_eq!(page.eval("document.getElementById('keypair').value").await, json!(""));
+    assert_eq!(page.eval("localStorage.length + sessionStorage.length").await, json!(0));
+    assert_eq!(
+        page.eval(STORED_KEY).await,
+        json!([true, false, "private", "InvalidAccessError", "InvalidAccessError"])
+    );
+
+    // After a reload the stored key signs (its signature verifies for its public key).
+    page.goto(&format!("{base}/")).await;
+    page.wait_for("the page", loaded, 30).await;
+    page.wait_for(
+        "the restored key",
+        &format!("document.getElementById('wallet-addr').dataset.address === '{}' || null", new.pubkey()),
+        30,
+    )
+    .await;
+    let keys = solex_sdk::instructions::MarketKeys::new(
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        1,
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let wire = solex_sdk::flow::unsigned_transaction(
+        &[ix::cancel_all(new.pubkey(), new.pubkey(), &keys, None, 32)],
+        &new.pubkey(),
+        solana_hash::Hash::default(),
+    );
+    let signed = page
+        .eval(&format!(
+            "(async () => {{ const w = Uint8Array.from(atob('{wire}'), (c) => c.charCodeAt(0));
+               const s = await window.solexPage.state.signer.sign(w);
+               return btoa(Array.from(s, (b) => String.fromCharCode(b)).join('')); }})()"
+        ))
+        .await;
+    let tx = solex_sdk::flow::decode_transaction(signed.as_str().unwrap()).unwrap();
+    let signature: [u8; 64] = tx.signatures[0].as_ref().try_into().unwrap();
+    let verified = ed25519_dalek::VerifyingKey::from_bytes(&new.pubkey().to_bytes())
+        .unwrap()
+        .verify_strict(&tx.message_data(), &ed25519_dalek::Signature::from_bytes(&signature));
+    assert!(verified.is_ok(), "the restored key signs");
+
+    // Forgetting it removes it.
+    page.eval("document.getElementById('forget-keypair').click()").await;
+    page.wait_for("no key", "document.getElementById('wallet-addr').dataset.address === undefined || null", 30).await;
+    assert_eq!(page.eval(STORED_KEY).await, json!(null));
+    drop(page);
+    drop(indexer);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn u64_values_above_2_53_survive_the_page() {
+    let (db, indexer, base) = page_alone().await;
+    let mut page = Browser::launch().await;
+    page.goto(&format!("{base}/")).await;
+    page.wait_for("the page", "window.solexPage && document.getElementById('units').textContent || null", 30).await;
+
+    // Read from JSON exactly, shown exactly (a book snapshot with such levels).
+    let shown = page
+        .eval(
+            "(() => { const p = window.solexPage;
+               const msg = p.parseJson('{\"type\":\"snapshot\",\"data\":{\"seq\":3,\"bids\":[[9007199254740993,18446744073709551615]],\"asks\":[[18446744073709551614,9007199254740995]]}}');
+               p.onBook(msg.type, msg.data);
+               const cells = (id) => [...document.querySelectorAll(`#${id} tr`)].map((r) => [r.dataset.price, r.dataset.qty, r.cells[0].textContent]);
+               return [cells('bids'), cells('asks'), p.toJson({ price: p.big('18446744073709551615') })]; })()",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([
+            [["9007199254740993", "18446744073709551615", "9,007,199,254,740,993"]],
+            [["18446744073709551614", "9007199254740995", "18,446,744,073,709,551,614"]],
+            "{\"price\":\"18446744073709551615\"}"
+        ])
+    );
+
+    // The page's transaction checks compare u64 and u128 arguments exactly: a price
+    // of 2^53 + 1 is not 2^53 (equal as JS numbers), nor an order id one more.
+    let owner = Keypair::new().pubkey();
+    let keys = solex_sdk::instructions::MarketKeys::new(
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        1,
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let (price, qty, client_id) = ((1u64 << 53) + 1, u64::MAX - 1, u64::MAX);
+    let args = PlaceOrderArgs::limit(Side::Ask, price, qty, client_id);
+    let order_id = solex_sdk::order_id(u64::MAX, 5);
+    let blockhash = solana_hash::Hash::default();
+    let place = solex_sdk::flow::unsigned_transaction(&[ix::place_order(owner, &keys, args)], &owner, blockhash);
+    let cancel = solex_sdk::flow::unsigned_transaction(
+        &[ix::cancel_order(owner, &keys, Side::Ask, order_id)],
+        &owner,
+        blockhash,
+    );
+    let check = |wire: &str, intent: String| {
+        format!(
+            "(async () => {{ const p = window.solexPage;
+               const tx = p.decodeTransaction(Uint8Array.from(atob('{wire}'), (c) => c.charCodeAt(0)));
+               const market = {{ market: '{market}', base_mint: '{base_mint}', quote_mint: '{quote_mint}' }};
+               try {{ await p.checkTransaction(tx, {{ owner: '{owner}', market, ...{intent} }}); return 'signs'; }}
+               catch (e) {{ return e.message; }} }})()",
+            market = keys.market,
+            base_mint = keys.base_mint,
+            quote_mint = keys.quote_mint,
+        )
+    };
+    let place_intent = |price: &str| {
+        format!("{{ instruction: 'place_order', side: 'ask', type: 'limit', price: {price}n, qty: {qty}n, clientId: {client_id}n }}")
+    };
+    assert_eq!(page.eval(&check(&place, place_intent(&price.to_string()))).await, json!("signs"));
+    let refused = page.eval(&check(&place, place_intent(&(1u64 << 53).to_string()))).await;
+    assert!(refused.as_str().unwrap().contains("price"), "{refused}");
+    let cancel_intent = |id: u128| format!("{{ instruction: 'cancel_order', side: 'ask', orderId: {id}n }}");
+    assert_eq!(page.eval(&check(&cancel, cancel_intent(order_id))).await, json!("signs"));
+    let refused = page.eval(&check(&cancel, cancel_intent(order_id + 1))).await;
+    assert!(refused.as_str().unwrap().contains("order id"), "{refused}");
+    drop(page);
+    drop(indexer);
+    db.drop_db().await;
 }

@@ -2,7 +2,10 @@
 // WebSocket APIs, and trading through its transaction API. Transactions are built
 // by the server unsigned and signed here, by a development keypair (WebCrypto
 // Ed25519) or by a browser wallet speaking the Wallet Standard; no key leaves the
-// browser. Plain JavaScript with no build step, so the indexer binary can embed it.
+// browser. The server is not trusted with what is signed: every transaction it
+// returns is decoded and checked against what the user asked for before anything
+// signs it (`checkTransaction`). Plain JavaScript with no build step, so the
+// indexer binary can embed it.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -10,8 +13,48 @@ const state = {
   markets: [], market: null, ws: null,
   book: { seq: null, bids: new Map(), asks: new Map() },
   trades: [], candles: new Map(), orders: new Map(), balances: null,
-  signer: null, walletStandard: [],
+  signer: null, walletStandard: [], chain: null,
 };
+
+// ---- numbers ---------------------------------------------------------------------
+
+// Every u64 (prices, quantities, amounts, client ids) and u128 (order ids) is a
+// BigInt here, never a JS number (exact only up to 2^53). JSON from the APIs is read
+// with `parseJson`, which keeps integers above 2^53 exact; `big` normalises a
+// number, a decimal string or a BigInt; requests go out with `toJson`, as strings.
+const U64_MAX = (1n << 64n) - 1n;
+function big(v) {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  throw new Error(`not an integer: ${v}`);
+}
+// Browsers without JSON.parse's source text (the reviver's third argument) get
+// long integer literals quoted first (outside strings), which `big` then reads.
+let jsonSource = false;
+JSON.parse('1', (key, value, context) => { jsonSource = Boolean(context && context.source === '1'); return value; });
+function parseJson(text) {
+  if (!jsonSource) {
+    text = text.replace(/("(?:[^"\\]|\\.)*")|(-?\d{16,})(?![.eE\d])/g, (m, str, num) => str ?? `"${num}"`);
+    return JSON.parse(text);
+  }
+  return JSON.parse(text, (key, value, context) => {
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source)) {
+      return BigInt(context.source);
+    }
+    return value;
+  });
+}
+const toJson = (v) => JSON.stringify(v, (key, value) => typeof value === 'bigint' ? value.toString() : value);
+// An unsigned integer the user typed, at most `max`.
+function uintInput(text, name, max = U64_MAX) {
+  const t = String(text).trim();
+  if (!/^\d+$/.test(t)) throw new Error(`${name} must be a whole number`);
+  const v = BigInt(t);
+  if (v > max) throw new Error(`${name} is too large`);
+  return v;
+}
+const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 // ---- encodings ------------------------------------------------------------------
 
@@ -32,13 +75,38 @@ function b58encode(bytes) {
   for (let i = digits.length - 1; i >= 0; i--) out += B58[digits[i]];
   return out;
 }
+function b58decode(text) {
+  const bytes = [];
+  for (const ch of text) {
+    let carry = B58.indexOf(ch);
+    if (carry < 0) throw new Error(`${text} is not base58`);
+    for (let j = 0; j < bytes.length; j++) {
+      carry += bytes[j] * 58;
+      bytes[j] = carry & 0xff;
+      carry >>= 8;
+    }
+    while (carry) { bytes.push(carry & 0xff); carry >>= 8; }
+  }
+  for (const ch of text) { if (ch !== '1') break; bytes.push(0); }
+  return Uint8Array.from(bytes.reverse());
+}
+// A 32-byte address from base58, or an error naming it.
+function address(text) {
+  const bytes = b58decode(text);
+  if (bytes.length !== 32) throw new Error(`${text} is not an address`);
+  return bytes;
+}
 const fromBase64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const toBase64 = (bytes) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
+const utf8 = (s) => new TextEncoder().encode(s);
+const concat = (...parts) => { const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let at = 0; for (const p of parts) { out.set(p, at); at += p.length; } return out; };
+const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 
 // Solana's compact-u16 ("shortvec") length prefix: [value, bytes read].
 function compactU16(bytes, at) {
   let value = 0;
   for (let i = 0; i < 3; i++) {
+    if (at + i >= bytes.length) throw new Error('truncated compact-u16 length');
     const b = bytes[at + i];
     value |= (b & 0x7f) << (7 * i);
     if (!(b & 0x80)) return [value, i + 1];
@@ -46,52 +114,282 @@ function compactU16(bytes, at) {
   throw new Error('bad compact-u16 length');
 }
 
-// Puts `sign(message)` into the signature slot of `pubkey` in a wire transaction
-// (legacy or v0): the slot's index is the key's index among the required signers.
-async function signWire(wire, pubkey, sign) {
-  const [sigs, prefix] = compactU16(wire, 0);
-  const message = wire.subarray(prefix + 64 * sigs);
-  const at = message[0] & 0x80 ? 1 : 0;
-  const required = message[at];
-  const [keys, keysPrefix] = compactU16(message, at + 3);
-  for (let i = 0; i < Math.min(required, keys, sigs); i++) {
-    const start = at + 3 + keysPrefix + 32 * i;
-    if (message.subarray(start, start + 32).every((b, j) => b === pubkey[j])) {
-      const out = wire.slice();
-      out.set(await sign(message), prefix + 64 * i);
-      return out;
+// ---- addresses ------------------------------------------------------------------
+
+// Whether 32 bytes are an Ed25519 point (a program-derived address must not be):
+// the y coordinate's x^2 = (y^2 - 1) / (d y^2 + 1) must have a square root mod p.
+const P = (1n << 255n) - 19n;
+const mod = (a) => ((a % P) + P) % P;
+function powmod(b, e) { let r = 1n; b = mod(b); while (e > 0n) { if (e & 1n) r = r * b % P; b = b * b % P; e >>= 1n; } return r; }
+const D = mod(-121665n * powmod(121666n, P - 2n));
+function onCurve(bytes) {
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? bytes[i] & 0x7f : bytes[i]);
+  y = mod(y);
+  const y2 = y * y % P, u = mod(y2 - 1n), v = mod(D * y2 + 1n);
+  const v3 = v * v % P * v % P, v7 = v3 * v3 % P * v % P;
+  const x = u * v3 % P * powmod(u * v7 % P, (P - 5n) / 8n) % P;
+  const vx2 = v * x % P * x % P;
+  if (vx2 === u) return true;
+  // -u: x times sqrt(-1) is the root.
+  return vx2 === mod(-u);
+}
+// Pubkey::find_program_address: the first bump from 255 down whose hash is off the curve.
+async function findProgramAddress(seeds, programId) {
+  const program = address(programId);
+  for (let bump = 255; bump >= 0; bump--) {
+    const hash = await sha256(concat(...seeds, Uint8Array.of(bump), program, utf8('ProgramDerivedAddress')));
+    if (!onCurve(hash)) return b58encode(hash);
+  }
+  throw new Error('no program address');
+}
+const SOLEX = '4N2SLdxfASiiGQNiAaMmijsBULCQxEU393VjJHMtKiLC';
+const COMPUTE_BUDGET = 'ComputeBudget111111111111111111111111111111';
+const ATA_PROGRAM = 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL';
+const SYSTEM = '11111111111111111111111111111111';
+const TOKEN_PROGRAMS = ['TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', 'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb'];
+const traderAddress = (market, owner) => findProgramAddress([utf8('trader'), address(market), address(owner)], SOLEX);
+const ataAddress = (owner, mint, tokenProgram) =>
+  findProgramAddress([address(owner), address(tokenProgram), address(mint)], ATA_PROGRAM);
+
+// ---- transactions ---------------------------------------------------------------
+
+// A wire transaction (legacy or v0) decoded: its signatures, the signed message,
+// the account keys (base58), and each instruction's program, accounts and data.
+function decodeTransaction(wire) {
+  let at = 0;
+  const need = (n) => { if (at + n > wire.length) throw new Error('the transaction is truncated'); const out = wire.subarray(at, at + n); at += n; return out; };
+  const shortvec = () => { const [v, n] = compactU16(wire, at); at += n; return v; };
+  const sigCount = shortvec();
+  const signatures = [];
+  for (let i = 0; i < sigCount; i++) signatures.push(need(64));
+  const messageStart = at;
+  let version = 'legacy';
+  if (wire[at] & 0x80) {
+    version = need(1)[0] & 0x7f;
+    if (version !== 0) throw new Error(`unknown transaction version ${version}`);
+  }
+  const [required, readonlySigned, readonlyUnsigned] = need(3);
+  const keyCount = shortvec();
+  const keys = [];
+  for (let i = 0; i < keyCount; i++) keys.push(b58encode(need(32)));
+  const blockhash = b58encode(need(32));
+  const instructions = [];
+  for (let n = shortvec(), i = 0; i < n; i++) {
+    const programIndex = need(1)[0];
+    const accounts = Array.from(need(shortvec()));
+    const data = need(shortvec()).slice();
+    instructions.push({ programIndex, accounts, data });
+  }
+  let lookups = 0;
+  if (version === 0) {
+    for (let n = shortvec(), i = 0; i < n; i++) { need(32); need(shortvec()); need(shortvec()); lookups++; }
+  }
+  if (at !== wire.length) throw new Error('the transaction has trailing bytes');
+  for (const ix of instructions) {
+    if (ix.programIndex >= keys.length || ix.accounts.some((a) => a >= keys.length)) {
+      throw new Error('an instruction names an account outside the message (an address lookup table?)');
+    }
+    ix.program = keys[ix.programIndex];
+    ix.keys = ix.accounts.map((a) => keys[a]);
+  }
+  return { signatures, message: wire.subarray(messageStart), version, required, readonlySigned, readonlyUnsigned, keys, blockhash, instructions, lookups };
+}
+
+// Little-endian reads of instruction data, refusing to run past its end.
+function dataReader(data) {
+  let at = 0;
+  const need = (n) => { if (at + n > data.length) throw new Error('instruction data is truncated'); at += n; return data.subarray(at - n, at); };
+  const uint = (n) => { let v = 0n; const b = need(n); for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]); return v; };
+  return { u8: () => need(1)[0], u16: () => Number(uint(2)), u32: () => uint(4), u64: () => uint(8), u128: () => uint(16), end: () => at === data.length, bytes: need };
+}
+
+// Anchor's instruction discriminator: sha256("global:<name>")[..8].
+const DISCRIMINATORS = {};
+async function discriminator(name) {
+  return DISCRIMINATORS[name] ??= (await sha256(utf8(`global:${name}`))).slice(0, 8);
+}
+const ORDER_TYPES = ['limit', 'post-only', 'post-only-slide', 'ioc', 'fok', 'market'];
+const SIDES = ['bid', 'ask'];
+// Most lamports of priority fee the page lets a transaction pay (0.001 SOL).
+const MAX_PRIORITY_FEE_LAMPORTS = 1_000_000n;
+
+// Refuses (throws, saying why) unless `tx` does exactly what the user asked for:
+// paid and signed by the user alone; every instruction Solex's, the compute-budget
+// program's (within a fee cap) or an associated token account of the user's made
+// idempotently; exactly one Solex instruction, the asked one (by discriminator),
+// on the chosen market and the user's own trader account, with the arguments the
+// user entered; token accounts paid into are the user's own associated accounts.
+async function checkTransaction(tx, intent) {
+  const { owner, market } = intent;
+  const refuse = (why) => { throw Object.assign(new Error(`refused to sign: ${why}`), { code: 'tampered' }); };
+  if (tx.lookups) refuse('it loads accounts from address lookup tables, which the page cannot check');
+  if (tx.required !== 1 || tx.signatures.length !== 1) refuse(`it needs ${tx.required} signers; only you should sign`);
+  if (tx.keys[0] !== owner) refuse(`its fee payer is ${tx.keys[0]}, not you`);
+  const mints = [market.base_mint, market.quote_mint];
+  let solex = null, unitLimit = null, unitPrice = 0n;
+  for (const ix of tx.instructions) {
+    if (ix.program === SOLEX) {
+      if (solex) refuse('it has more than one Solex instruction');
+      solex = ix;
+    } else if (ix.program === COMPUTE_BUDGET) {
+      const r = dataReader(ix.data), kind = r.u8();
+      if (kind === 2) unitLimit = r.u32();
+      else if (kind === 3) unitPrice = r.u64();
+      else refuse(`it has a compute-budget instruction of kind ${kind}`);
+      if (!r.end()) refuse('a compute-budget instruction has trailing data');
+    } else if (ix.program === ATA_PROGRAM) {
+      if (!(ix.data.length === 0 || (ix.data.length === 1 && ix.data[0] <= 1))) refuse('it has an associated-token instruction other than create');
+      const [payer, account, wallet, mint, system, tokenProgram] = ix.keys;
+      if (payer !== owner || wallet !== owner) refuse('it creates a token account for someone else');
+      if (!mints.includes(mint)) refuse(`it creates a token account for a mint (${mint}) of another market`);
+      if (system !== SYSTEM || !TOKEN_PROGRAMS.includes(tokenProgram)) refuse('it creates a token account with unknown programs');
+      if (account !== await ataAddress(owner, mint, tokenProgram)) refuse('it creates an account that is not your associated token account');
+    } else {
+      refuse(`it calls a program (${ix.program}) other than Solex`);
     }
   }
-  throw new Error('this transaction does not need this wallet\'s signature');
+  const units = unitLimit ?? BigInt(200_000 * tx.instructions.length);
+  if ((unitPrice * units + 999_999n) / 1_000_000n > MAX_PRIORITY_FEE_LAMPORTS) refuse('its priority fee is too high');
+  if (!solex) refuse('it has no Solex instruction');
+  const name = intent.instruction;
+  const disc = await discriminator(name);
+  if (solex.data.length < 8 || !disc.every((b, i) => solex.data[i] === b)) refuse(`it is not the ${name} you asked for`);
+  const r = dataReader(solex.data.subarray(8));
+  const expect = (what, got, want) => { if (got !== want) refuse(`its ${what} is ${got}, not ${want}`); };
+  const keys = solex.keys;
+  const trader = await traderAddress(market.market, owner);
+  if (['place_order', 'cancel_order', 'cancel_by_client_id', 'cancel_all'].includes(name)) {
+    // OrderBook: signer, market, trader, bids, asks, fill queue, (event authority, program).
+    expect('signer', keys[0], owner);
+    expect('market', keys[1], market.market);
+    expect('trader account', keys[2], trader);
+  }
+  if (name === 'place_order') {
+    expect('side', SIDES[r.u8()], intent.side);
+    expect('price', r.u64(), intent.price);
+    expect('quantity', r.u64(), intent.qty);
+    expect('quote limit', r.u64(), U64_MAX);
+    expect('client id', r.u64(), intent.clientId);
+    expect('order type', ORDER_TYPES[r.u8()], intent.type);
+    expect('self-trade mode', r.u8(), 0);
+    expect('expiry', r.u8(), 0);
+    const fills = r.u8();
+    if (fills < 1 || fills > 32) refuse(`its fill limit ${fills} is out of range`);
+  } else if (name === 'cancel_order') {
+    expect('side', SIDES[r.u8()], intent.side);
+    expect('order id', r.u128(), intent.orderId);
+  } else if (name === 'cancel_by_client_id') {
+    expect('client id', r.u64(), intent.clientId);
+  } else if (name === 'cancel_all') {
+    expect('side', r.u8(), 0);
+    r.u8();
+  } else if (name === 'settle_funds') {
+    // market, trader, owner base, owner quote, vaults, mints, token programs, ...
+    expect('market', keys[0], market.market);
+    expect('trader account', keys[1], trader);
+    expect('base mint', keys[6], market.base_mint);
+    expect('quote mint', keys[7], market.quote_mint);
+    if (!TOKEN_PROGRAMS.includes(keys[8]) || !TOKEN_PROGRAMS.includes(keys[9])) refuse('it names unknown token programs');
+    expect('base destination', keys[2], await ataAddress(owner, keys[6], keys[8]));
+    expect('quote destination', keys[3], await ataAddress(owner, keys[7], keys[9]));
+  } else if (name === 'deposit' || name === 'withdraw') {
+    // MoveFunds: owner, market, trader, wallet, vault, mint, token program, ...
+    expect('owner', keys[0], owner);
+    expect('market', keys[1], market.market);
+    expect('trader account', keys[2], trader);
+    expect('mint', keys[5], intent.asset === 'base' ? market.base_mint : market.quote_mint);
+    if (!TOKEN_PROGRAMS.includes(keys[6])) refuse('it names an unknown token program');
+    expect('token account', keys[3], await ataAddress(owner, keys[5], keys[6]));
+    expect('amount', r.u64(), intent.amount);
+  } else {
+    refuse(`the page does not send ${name}`);
+  }
+  if (!r.end()) refuse('its instruction has trailing data');
+  return true;
+}
+
+// Puts `sign(message)` into the fee payer's signature slot (the first; the page
+// signs only transactions whose one signer is the user).
+async function signWire(wire, pubkey, sign) {
+  const tx = decodeTransaction(wire);
+  if (tx.keys[0] !== b58encode(pubkey)) throw new Error('this transaction does not need this wallet\'s signature');
+  const [, prefix] = compactU16(wire, 0);
+  const out = wire.slice();
+  out.set(await sign(tx.message), prefix);
+  return out;
 }
 
 // ---- signers --------------------------------------------------------------------
 
 // A Solana keypair file is 64 bytes: the Ed25519 seed, then the public key.
-// WebCrypto imports the seed as PKCS#8 (a fixed 16-byte header before it).
+// WebCrypto imports the seed as PKCS#8 (a fixed 16-byte header before it), as a
+// non-extractable key: the page can sign with it but nothing (no script, no
+// exportKey) can read the secret back. The CryptoKey itself is what is kept, in
+// IndexedDB (which stores CryptoKey objects as they are); the JSON is dropped.
 const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
-async function keypairSigner(text) {
+async function importKeypair(text) {
   let bytes;
   try { bytes = JSON.parse(text); } catch { throw new Error('the keypair is not JSON'); }
   if (!Array.isArray(bytes) || bytes.length !== 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) {
     throw new Error('a keypair file is a JSON array of 64 bytes');
   }
   bytes = Uint8Array.from(bytes);
-  const pub = bytes.slice(32);
   if (!crypto.subtle) throw new Error('WebCrypto needs a secure context: open the page on localhost or https');
-  const key = await crypto.subtle.importKey('pkcs8', new Uint8Array([...PKCS8_ED25519, ...bytes.slice(0, 32)]),
-    { name: 'Ed25519' }, false, ['sign']);
-  const verifier = await crypto.subtle.importKey('raw', pub, { name: 'Ed25519' }, false, ['verify']);
-  const probe = new TextEncoder().encode('solex keypair check');
-  const sig = await crypto.subtle.sign('Ed25519', key, probe);
+  const pkcs8 = new Uint8Array([...PKCS8_ED25519, ...bytes.subarray(0, 32)]);
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, false, ['sign']);
+  pkcs8.fill(0); bytes.fill(0, 0, 32);
+  const record = { privateKey, publicKey: bytes.slice(32) };
+  await keypairSigner(record);
+  return record;
+}
+
+// A signer over a stored key ({privateKey: CryptoKey, publicKey: 32 bytes}),
+// after checking that the two belong together.
+async function keypairSigner({ privateKey, publicKey }) {
+  const verifier = await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+  const probe = utf8('solex keypair check');
+  const sig = await crypto.subtle.sign('Ed25519', privateKey, probe);
   if (!await crypto.subtle.verify('Ed25519', verifier, sig, probe)) {
     throw new Error('the keypair\'s public key does not match its secret key');
   }
   return {
     label: 'development keypair',
-    address: b58encode(pub),
-    sign: (wire) => signWire(wire, pub, async (m) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, m))),
+    address: b58encode(publicKey),
+    sign: (wire) => signWire(wire, publicKey, async (m) => new Uint8Array(await crypto.subtle.sign('Ed25519', privateKey, m))),
   };
+}
+
+// IndexedDB "solex", store "keys": the development key under "dev".
+const LEGACY_KEY = 'solex.devKeypair';
+function keyStore(mode, run) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('solex', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const t = db.transaction('keys', mode);
+      const req = run(t.objectStore('keys'));
+      t.oncomplete = () => { db.close(); resolve(req?.result); };
+      t.onerror = t.onabort = () => { db.close(); reject(t.error); };
+    };
+  });
+}
+const loadDevKey = () => keyStore('readonly', (s) => s.get('dev'));
+const saveDevKey = (record) => keyStore('readwrite', (s) => s.put(record, 'dev'));
+const forgetDevKey = () => keyStore('readwrite', (s) => s.delete('dev'));
+
+// The stored development key, migrating (once) a plaintext one an older page left
+// in localStorage: imported, stored as a CryptoKey, and the plaintext deleted.
+async function restoreDevKey() {
+  const legacy = localStorage.getItem(LEGACY_KEY);
+  if (legacy !== null) {
+    localStorage.removeItem(LEGACY_KEY);
+    try { await saveDevKey(await importKeypair(legacy)); } catch (e) { console.info('dropped an unreadable stored keypair:', e.message); }
+  }
+  const record = await loadDevKey();
+  return record ? keypairSigner(record) : null;
 }
 
 // Browser wallets announce themselves through the Wallet Standard events; any that
@@ -107,15 +405,17 @@ window.addEventListener('wallet-standard:register-wallet', (e) => e.detail({ reg
 window.dispatchEvent(new CustomEvent('wallet-standard:app-ready', { detail: { register: registerWallets } }));
 
 async function walletSigner(wallet) {
+  const chain = state.chain;
+  if (!chain) throw new Error('the cluster is not known yet (/config.json did not answer)');
   const { accounts } = await wallet.features['standard:connect'].connect();
-  const account = accounts?.[0];
-  if (!account) throw new Error(`${wallet.name} connected no account`);
+  const account = accounts?.find((a) => !a.chains || a.chains.includes(chain));
+  if (!account) throw new Error(`${wallet.name} has no account on ${chain}`);
   const signer = wallet.features['solana:signTransaction'];
   return {
     label: wallet.name,
     address: account.address,
     sign: async (wire) => {
-      const [out] = await signer.signTransaction({ account, transaction: wire, chain: 'solana:localnet' });
+      const [out] = await signer.signTransaction({ account, transaction: wire, chain });
       return out.signedTransaction;
     },
   };
@@ -124,19 +424,26 @@ async function walletSigner(wallet) {
 function renderWalletChoices() {
   const box = $('wallet-choices');
   box.replaceChildren(...state.walletStandard.map((w) => {
-    const b = button(`Connect ${w.name}`, async () => useSigner(await walletSigner(w)));
+    const b = button(`Connect ${w.name}`, async () => {
+      try { await useSigner(await walletSigner(w)); } catch (e) { report(false, e.message); }
+    });
     b.style.marginTop = '6px';
     return b;
   }));
+}
+
+function showSigner() {
+  const s = state.signer;
+  $('wallet-addr').textContent = s ? `${s.address} (${s.label})` : 'not connected';
+  $('wallet-addr').className = s ? '' : 'dim';
+  if (s) $('wallet-addr').dataset.address = s.address; else delete $('wallet-addr').dataset.address;
 }
 
 async function useSigner(signer) {
   const old = state.signer;
   if (old) for (const kind of ['orders', 'balances']) send({ op: 'unsubscribe', channel: `${kind}:${old.address}` });
   state.signer = signer;
-  $('wallet-addr').textContent = `${signer.address} (${signer.label})`;
-  $('wallet-addr').className = '';
-  $('wallet-addr').dataset.address = signer.address;
+  showSigner();
   await loadTrader();
 }
 
@@ -144,9 +451,11 @@ async function useSigner(signer) {
 
 async function api(path, body) {
   const res = await fetch(path, body === undefined ? {} : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: toJson(body),
   });
-  const json = await res.json().catch(() => ({ code: 'bad_response', message: `HTTP ${res.status}` }));
+  const text = await res.text();
+  let json;
+  try { json = parseJson(text); } catch { json = { code: 'bad_response', message: `HTTP ${res.status}` }; }
   if (!res.ok) {
     const err = new Error(json.message || `HTTP ${res.status}`);
     err.code = json.program_error || json.code;
@@ -155,19 +464,36 @@ async function api(path, body) {
   return json;
 }
 
-// Builds the transaction on the server, signs it here, relays it, and reports.
-async function transact(what, path, body) {
+// What the user asked for, as the checks of `checkTransaction` compare it: the
+// instruction and the arguments the user entered.
+function intentFor(instruction, args) {
+  return { instruction, owner: state.signer.address, market: state.market, ...args };
+}
+
+// Builds the transaction on the server, checks that it is what the user asked for,
+// signs it here, relays it, and reports. Nothing is signed that fails the check.
+async function transact(what, path, body, intent) {
   if (!state.signer) return report(false, 'load a keypair or connect a wallet first');
+  if (!state.market) return report(false, 'no market selected');
   for (const b of document.querySelectorAll('button')) b.disabled = true;
   report(null, `${what}: building ...`);
   try {
+    const want = intentFor(...intent);
     const built = await api(path, { market: state.market.market, owner: state.signer.address, ...body });
+    const wire = fromBase64(built.transaction);
+    await checkTransaction(decodeTransaction(wire), want);
     report(null, `${what}: waiting for the signature ...`);
-    const signed = await state.signer.sign(fromBase64(built.transaction));
+    const signed = await state.signer.sign(wire);
+    // A wallet may add to what it signs (a priority fee): the same checks again.
+    await checkTransaction(decodeTransaction(signed), want);
     report(null, `${what}: sent, waiting for confirmation ...`);
     const out = await api('/tx/send', { transaction: toBase64(signed) });
-    const events = out.events.map((e) => `${e.kind} #${e.seq}`).join(', ');
-    report(true, `${what}: confirmed ${out.signature.slice(0, 16)}... ${events}`);
+    if (out.status === 'pending') {
+      report(true, `${what}: sent ${out.signature.slice(0, 16)}..., not confirmed yet: ${out.message}`, 'pending');
+    } else {
+      const events = out.events.map((e) => `${e.kind} #${e.seq}`).join(', ');
+      report(true, `${what}: confirmed ${out.signature.slice(0, 16)}... ${events}`);
+    }
   } catch (e) {
     report(false, `${what}: ${e.message}`, e.code);
   } finally {
@@ -211,7 +537,7 @@ function connect() {
     $('conn').textContent = 'reconnecting'; $('conn').className = 'down';
     setTimeout(connect, 1000);
   };
-  ws.onmessage = (e) => onMessage(JSON.parse(e.data));
+  ws.onmessage = (e) => onMessage(parseJson(e.data));
 }
 
 function onMessage(msg) {
@@ -228,22 +554,25 @@ function onMessage(msg) {
   else if (kind === 'balances' && d.market === m) { state.balances = d; renderBalances(); }
 }
 
+// Book levels [price, qty] as BigInts.
+const levels = (list) => (list || []).map(([p, q]) => [big(p), big(q)]);
+
 // The book channel: a snapshot, then diffs whose seq rises by exactly one. A gap
 // or a reset (the indexer rolled back a dropped fork) means: take a new snapshot.
 function onBook(type, d) {
   const book = state.book;
   if (type === 'snapshot') {
     book.seq = d.seq;
-    book.bids = new Map(d.bids);
-    book.asks = new Map(d.asks);
+    book.bids = new Map(levels(d.bids));
+    book.asks = new Map(levels(d.asks));
   } else if (type === 'reset' || book.seq === null || d.seq !== book.seq + 1) {
     book.seq = null;
     send({ op: 'subscribe', channel: `book:${state.market.market}` });
     return;
   } else {
     book.seq = d.seq;
-    for (const [side, levels] of [[book.bids, d.bids], [book.asks, d.asks]]) {
-      for (const [price, qty] of levels) { if (qty === 0) side.delete(price); else side.set(price, qty); }
+    for (const [side, changed] of [[book.bids, d.bids], [book.asks, d.asks]]) {
+      for (const [price, qty] of levels(changed)) { if (qty === 0n) side.delete(price); else side.set(price, qty); }
     }
   }
   renderBook();
@@ -255,7 +584,7 @@ function cell(text, cls) { const td = document.createElement('td'); td.textConte
 function row(cells, data) {
   const tr = document.createElement('tr');
   tr.append(...cells);
-  Object.assign(tr.dataset, data || {});
+  for (const [k, v] of Object.entries(data || {})) tr.dataset[k] = String(v);
   return tr;
 }
 function button(label, onclick) {
@@ -263,15 +592,16 @@ function button(label, onclick) {
   b.textContent = label; b.onclick = onclick;
   return b;
 }
-const fmt = (n) => Number(n).toLocaleString('en-US');
+// Exact for any integer (BigInt formatting), whatever the size.
+const fmt = (n) => { try { return big(n).toLocaleString('en-US'); } catch { return Number(n).toLocaleString('en-US'); } };
 
 const DEPTH = 12;
 function renderBook() {
-  const bids = [...state.book.bids].sort((a, b) => b[0] - a[0]).slice(0, DEPTH);
-  const asks = [...state.book.asks].sort((a, b) => a[0] - b[0]).slice(0, DEPTH);
-  const rows = (levels, cls) => {
-    let total = 0;
-    return levels.map(([p, q]) => { total += q; return row([cell(fmt(p), cls), cell(fmt(q)), cell(fmt(total), 'dim')], { price: p, qty: q }); });
+  const bids = [...state.book.bids].sort((a, b) => cmp(b[0], a[0])).slice(0, DEPTH);
+  const asks = [...state.book.asks].sort((a, b) => cmp(a[0], b[0])).slice(0, DEPTH);
+  const rows = (side, cls) => {
+    let total = 0n;
+    return side.map(([p, q]) => { total += q; return row([cell(fmt(p), cls), cell(fmt(q)), cell(fmt(total), 'dim')], { price: p, qty: q }); });
   };
   $('asks').replaceChildren(...rows(asks, 'ask').reverse());
   $('bids').replaceChildren(...rows(bids, 'bid'));
@@ -283,22 +613,27 @@ function renderBook() {
 function renderTrades() {
   $('trades').replaceChildren(...state.trades.slice(0, 25).map((t) => {
     const cls = t.taker_side === 'bid' ? 'bid' : 'ask';
-    return row([cell(fmt(t.price), cls), cell(fmt(t.qty_lots)), cell(t.block_time ? new Date(t.block_time * 1000).toLocaleTimeString() : `slot ${t.slot}`, 'dim')],
+    return row([cell(fmt(t.price), cls), cell(fmt(t.qty_lots)), cell(t.block_time ? new Date(Number(t.block_time) * 1000).toLocaleTimeString() : `slot ${t.slot}`, 'dim')],
       { fillSeq: t.fill_seq });
   }));
 }
 
 function upsertOrder(o) {
-  if (o.status === 'open' && o.remaining_lots > 0) state.orders.set(o.order_id, o);
-  else state.orders.delete(o.order_id);
+  const id = String(o.order_id);
+  if (o.status === 'open' && big(o.remaining_lots) > 0n) state.orders.set(id, o);
+  else state.orders.delete(id);
 }
 
 function renderOrders() {
-  const orders = [...state.orders.values()].sort((a, b) => b.placed_seq - a.placed_seq);
-  $('orders').replaceChildren(...orders.map((o) => row([
-    cell(o.side === 'bid' ? 'buy' : 'sell', o.side), cell(fmt(o.price)), cell(fmt(o.remaining_lots)), cell(fmt(o.filled_lots)),
-    cell(o.client_order_id), (() => { const td = cell(''); const b = button('cancel', () => transact('cancel', '/tx/cancel', { order_id: o.order_id, side: o.side })); b.className = 'small'; td.append(b); return td; })(),
-  ], { orderId: o.order_id, price: o.price, side: o.side })));
+  const orders = [...state.orders.values()].sort((a, b) => cmp(big(b.placed_seq), big(a.placed_seq)));
+  $('orders').replaceChildren(...orders.map((o) => {
+    const cancel = button('cancel', () => transact('cancel', '/tx/cancel', { order_id: String(o.order_id), side: o.side },
+      ['cancel_order', { side: o.side, orderId: big(o.order_id) }]));
+    cancel.className = 'small';
+    const td = cell(''); td.append(cancel);
+    return row([cell(o.side === 'bid' ? 'buy' : 'sell', o.side), cell(fmt(o.price)), cell(fmt(o.remaining_lots)), cell(fmt(o.filled_lots)),
+      cell(String(o.client_order_id)), td], { orderId: o.order_id, price: o.price, side: o.side });
+  }));
   $('orders-empty').textContent = !state.signer ? 'Load a wallet to see your orders.' : orders.length ? '' : 'No open orders.';
 }
 
@@ -319,7 +654,9 @@ function drawChart() {
   g.scale(ratio, ratio);
   g.clearRect(0, 0, width, height);
   const step = 9, axis = 70;
-  const candles = [...state.candles.values()].sort((a, b) => a.start - b.start).slice(-Math.floor((width - axis) / step));
+  // Plotting needs floating point; the labels of a chart may round.
+  const candles = [...state.candles.values()].sort((a, b) => Number(a.start) - Number(b.start)).slice(-Math.floor((width - axis) / step))
+    .map((c) => ({ open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) }));
   canvas.dataset.candles = candles.length;
   g.fillStyle = '#7d8594'; g.font = '11px monospace';
   if (!candles.length) { g.fillText('no trades in this interval yet', 10, 20); return; }
@@ -331,7 +668,7 @@ function drawChart() {
   for (let i = 0; i <= 4; i++) {
     const p = lo + (hi - lo) * i / 4;
     g.beginPath(); g.moveTo(0, y(p)); g.lineTo(width - axis, y(p)); g.stroke();
-    g.fillText(hi - lo < 20 ? p.toFixed(1) : fmt(Math.round(p)), width - axis + 6, y(p) + 4);
+    g.fillText(hi - lo < 20 ? p.toFixed(1) : Math.round(p).toLocaleString('en-US'), width - axis + 6, y(p) + 4);
   }
   candles.forEach((c, i) => {
     const x = i * step + step / 2;
@@ -355,7 +692,7 @@ async function loadCandles() {
 async function loadTrader() {
   state.orders.clear();
   state.balances = null;
-  if (state.signer) {
+  if (state.signer && state.market) {
     const owner = state.signer.address, m = state.market.market;
     for (const kind of ['orders', 'balances']) send({ op: 'subscribe', channel: `${kind}:${owner}` });
     const [{ orders }, { balances }] = await Promise.all([
@@ -385,30 +722,56 @@ async function selectMarket(address) {
 }
 
 function placeFrom(side) {
-  const body = { side, type: $('type').value, price: $('price').value.trim(), qty: $('qty').value.trim() };
-  const clientId = $('client-id').value.trim();
-  if (clientId) body.client_id = clientId;
-  return transact(side === 'bid' ? 'buy' : 'sell', '/tx/place', body);
+  let intent;
+  try {
+    intent = { side, type: $('type').value, price: uintInput($('price').value, 'price'), qty: uintInput($('qty').value, 'quantity'),
+      clientId: $('client-id').value.trim() ? uintInput($('client-id').value, 'client id') : 0n };
+  } catch (e) { return report(false, e.message); }
+  const body = { side, type: intent.type, price: intent.price, qty: intent.qty, client_id: intent.clientId };
+  return transact(side === 'bid' ? 'buy' : 'sell', '/tx/place', body, ['place_order', intent]);
+}
+
+function fundsFrom(deposit) {
+  let amount;
+  try { amount = uintInput($('amount').value, 'amount'); } catch (e) { return report(false, e.message); }
+  const asset = $('asset').value;
+  const name = deposit ? 'deposit' : 'withdraw';
+  return transact(name, `/tx/${name}`, { asset, amount }, [name, { asset, amount }]);
 }
 
 async function main() {
   $('buy').onclick = () => placeFrom('bid');
   $('sell').onclick = () => placeFrom('ask');
-  $('cancel-all').onclick = () => transact('cancel all', '/tx/cancel-all', {});
-  $('settle').onclick = () => transact('settle', '/tx/settle', {});
+  $('deposit').onclick = () => fundsFrom(true);
+  $('withdraw').onclick = () => fundsFrom(false);
+  $('cancel-all').onclick = () => transact('cancel all', '/tx/cancel-all', {}, ['cancel_all', {}]);
+  $('settle').onclick = () => transact('settle', '/tx/settle', {}, ['settle_funds', {}]);
   $('interval').onchange = () => loadCandles();
   $('market').onchange = () => selectMarket($('market').value);
   $('keypair-file').onchange = async () => { const f = $('keypair-file').files[0]; if (f) $('keypair').value = await f.text(); };
   $('load-keypair').onclick = async () => {
     try {
-      await useSigner(await keypairSigner($('keypair').value));
-      localStorage.setItem('solex.devKeypair', $('keypair').value);
+      const record = await importKeypair($('keypair').value);
       $('keypair').value = '';
-      report(true, 'keypair loaded');
+      await saveDevKey(record);
+      await useSigner(await keypairSigner(record));
+      report(true, 'keypair loaded (kept in this browser as a non-extractable key)');
+    } catch (e) { report(false, e.message); }
+  };
+  $('forget-keypair').onclick = async () => {
+    try {
+      await forgetDevKey();
+      if (state.signer?.label === 'development keypair') { state.signer = null; showSigner(); await loadTrader(); }
+      report(true, 'development keypair forgotten');
     } catch (e) { report(false, e.message); }
   };
   window.addEventListener('resize', drawChart);
 
+  // The cluster (for wallets, which sign for a named chain) comes from the server.
+  api('/config.json').then((c) => { state.chain = c.chain; $('chain').textContent = c.chain; })
+    .catch((e) => { $('chain').textContent = 'cluster unknown'; console.info('config:', e.message); });
+  try { state.signer = await restoreDevKey(); } catch (e) { console.info('no stored keypair:', e.message); }
+  showSigner();
   const { markets } = await api('/markets');
   state.markets = markets;
   $('market').replaceChildren(...markets.map((m) => {
@@ -416,11 +779,11 @@ async function main() {
     o.value = m.market; o.textContent = `${m.market.slice(0, 6)}... (${m.base_mint.slice(0, 4)}/${m.quote_mint.slice(0, 4)})`;
     return o;
   }));
-  const saved = localStorage.getItem('solex.devKeypair');
-  if (saved) { try { state.signer = await keypairSigner(saved); } catch { localStorage.removeItem('solex.devKeypair'); } }
-  if (state.signer) { $('wallet-addr').textContent = `${state.signer.address} (${state.signer.label})`; $('wallet-addr').dataset.address = state.signer.address; $('wallet-addr').className = ''; }
   await selectMarket(new URLSearchParams(location.search).get('market'));
   connect();
 }
+
+// For tests and the curious: the page's own decoding and checks.
+window.solexPage = { big, parseJson, toJson, fmt, uintInput, decodeTransaction, checkTransaction, findProgramAddress, traderAddress, ataAddress, discriminator, onBook, state };
 
 main().catch((e) => report(false, `could not load: ${e.message}`));

@@ -33,7 +33,10 @@ impl Browser {
     /// Starts `chromium` (or `$SOLEX_CHROMIUM`) headless with a fresh profile.
     pub async fn launch() -> Self {
         let bin = std::env::var("SOLEX_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-        let profile = std::env::temp_dir().join(format!("solex-chromium-{}", std::process::id()));
+        // One profile per browser: two browsers of one test binary must not share one.
+        static LAUNCHED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = LAUNCHED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let profile = std::env::temp_dir().join(format!("solex-chromium-{}-{n}", std::process::id()));
         let mut child = std::process::Command::new(&bin)
             .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             .args(["--no-first-run", "--remote-debugging-port=0", "--window-size=1400,900"])

@@ -287,7 +287,14 @@ impl Session {
         ));
         landed.extend(self.market.consume_all(chain, &self.crank));
         let delegate = solex_sdk::Pubkey::new_unique();
-        landed.push(chain.send(&[ix::set_delegate(wa.pubkey(), keys.market, Some(delegate))], &[&wa.keypair]).unwrap());
+        landed.push(
+            chain
+                .send(
+                    &[ix::set_delegate(wa.pubkey(), keys.market, Some((delegate, u64::MAX / 2, u64::MAX / 2)))],
+                    &[&wa.keypair],
+                )
+                .unwrap(),
+        );
         let authority = &self.market.mint_authority;
         for paused in [true, false] {
             landed.push(chain.send(&[ix::set_paused(authority.pubkey(), keys.market, paused)], &[authority]).unwrap());
@@ -335,4 +342,51 @@ pub async fn wait_indexed(base: &str, market: &str, seq: u64) {
 /// Every derived table, as JSON rows in key order (to compare two databases or a rebuild).
 pub async fn derived_tables(pool: &sqlx::PgPool) -> Vec<(&'static str, Vec<Value>)> {
     db::snapshot(pool).await.unwrap()
+}
+
+/// `event` as ingestion stores it (the program's self-invocation data), for tests
+/// that feed events straight into `db::store` without a validator.
+pub fn stored_event<E: anchor_lang::Event>(event: &E, slot: i64) -> db::StoredEvent {
+    let data = [anchor_lang::event::EVENT_IX_TAG_LE, &event.data()].concat();
+    let decoded = solex_sdk::events::decode_event(&data).expect("a Solex event");
+    db::StoredEvent {
+        market: decoded.market().to_string(),
+        seq: decoded.seq() as i64,
+        kind: decoded.name(),
+        signature: Keypair::new().sign_message(&data).to_string(),
+        slot,
+        block_time: Some(1_700_000_000 + slot),
+        data,
+    }
+}
+
+/// A throwaway database, migrated, with its pool.
+pub async fn migrated_db() -> (TestDb, sqlx::PgPool) {
+    let test_db = TestDb::create().await;
+    let pool = db::connect(&test_db.url).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    (test_db, pool)
+}
+
+/// A random address. (`Pubkey::new_unique` counts from the same start in every test
+/// process, and the tests share one Redis.)
+pub fn random_key() -> solex_sdk::Pubkey {
+    Keypair::new().pubkey()
+}
+
+/// A `MarketCreated` of `market` (lot 1,000 base atoms, tick 10, no fees), to store
+/// with `stored_event`.
+pub fn market_created(market: solex_sdk::Pubkey) -> solex_sdk::event_types::MarketCreated {
+    solex_sdk::event_types::MarketCreated {
+        market,
+        seq: 1,
+        authority: random_key(),
+        base_mint: random_key(),
+        quote_mint: random_key(),
+        base_lot_size: 1_000,
+        quote_tick_size: 10,
+        min_order_lots: 0,
+        maker_fee_bps: 0,
+        taker_fee_bps: 0,
+    }
 }
