@@ -117,19 +117,21 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     assert_eq!(ingest::backfill(rpc.clone(), &pool, solex::ID, None, None).await.unwrap(), ingest::Report::default());
 
     // Derived tables: markets and trades, equal after a rebuild from the log.
-    let trades_before: Vec<(String, i64, i64, i64)> =
-        sqlx::query_as("SELECT market, fill_seq, price::BIGINT, qty_lots::BIGINT FROM trades ORDER BY market, fill_seq")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let trades_before: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT market, fill_seq, price::BIGINT, qty_lots::BIGINT FROM trades ORDER BY market, fill_seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     // Each market: a 5-lot IOC bid across asks of 2 lots at 100, 101, 102.
     assert_eq!(trades_before.len(), 6);
     db::rebuild(&pool).await.unwrap();
-    let trades_after: Vec<(String, i64, i64, i64)> =
-        sqlx::query_as("SELECT market, fill_seq, price::BIGINT, qty_lots::BIGINT FROM trades ORDER BY market, fill_seq")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let trades_after: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT market, fill_seq, price::BIGINT, qty_lots::BIGINT FROM trades ORDER BY market, fill_seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(trades_before, trades_after);
 
     // The REST API over it.
