@@ -106,7 +106,8 @@ fn test_wallet_script(kp: &Keypair) -> String {
     )
 }
 
-/// The tests that start a validator run one at a time (two would share 2 cores).
+/// The tests run one at a time: a validator and Chromium each want both cores, and
+/// a page under that contention answered late enough to read a stale outcome.
 static VALIDATOR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,6 +416,7 @@ const STORED_KEY: &str = "(async () => {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dev_key_is_kept_non_extractable_in_indexeddb_and_never_in_local_storage() {
+    let _one = VALIDATOR.lock().await;
     let (db, indexer, base) = page_alone().await;
     let (old, new) = (Keypair::new(), Keypair::new());
     let mut page = Browser::launch().await;
@@ -499,6 +501,7 @@ async fn the_dev_key_is_kept_non_extractable_in_indexeddb_and_never_in_local_sto
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn u64_values_above_2_53_survive_the_page() {
+    let _one = VALIDATOR.lock().await;
     let (db, indexer, base) = page_alone().await;
     let mut page = Browser::launch().await;
     page.goto(&format!("{base}/")).await;
