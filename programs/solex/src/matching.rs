@@ -446,7 +446,7 @@ impl Book<'_> {
     }
 }
 
-fn reduced(order: &RestingOrder, side: Side, qty_lots: u64, reason: ReduceReason, unlocked: u64) -> Reduced {
+pub fn reduced(order: &RestingOrder, side: Side, qty_lots: u64, reason: ReduceReason, unlocked: u64) -> Reduced {
     Reduced { order_id: order.id(), trader: order.trader, side, qty_lots, reason, unlocked }
 }
 

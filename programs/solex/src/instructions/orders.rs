@@ -199,14 +199,8 @@ pub fn handle_prune_expired(ctx: Context<PruneExpired>, side: Side, limit: u8) -
     for order in &removed {
         let unlocked = market.lock_amount(side, order.price, order.qty_lots)?;
         crate::matching::queue_out(&mut queue, side, order, unlocked)?;
-        orders.push(crate::events::Reduced {
-            order_id: order.id(),
-            trader: order.trader,
-            side,
-            qty_lots: order.qty_lots,
-            reason: crate::events::ReduceReason::Expired,
-            unlocked,
-        });
+        let reason = crate::events::ReduceReason::Expired;
+        orders.push(crate::matching::reduced(order, side, order.qty_lots, reason, unlocked));
     }
     let event = crate::events::OrdersPruned { market: a.market.key(), seq: market.next_event_seq(), side, orders };
     drop((market, queue, book));
