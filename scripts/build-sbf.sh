@@ -37,16 +37,18 @@ for p in "${programs[@]}"; do
   [ -f "$dump/post-opt.ll" ] || rm -f "$so" "$target_dir/sbpf-solana-solana/release/deps/lib$lib.so"
   mkdir -p "$dump"
   # lower-atomic: SBPF has no atomics. The stack-size, movsx and ldsx options keep
-  # LLVM 23's output inside what the SBPF loader accepts. --dump-module keeps the
-  # linked IR for the libcall check below.
+  # LLVM 23's output inside what the SBPF loader accepts. RUSTFLAGS is the same for
+  # every program, so std and the shared dependencies build once; --dump-module (the
+  # linked IR for the libcall check below) differs per program, so it goes to the
+  # program's own crate only, through `cargo rustc`.
   env -u RUSTUP_TOOLCHAIN \
     RUSTC="$SBF_RUSTC" RUSTC_BOOTSTRAP=1 RUSTC_BOOTSTRAP_SYNTHETIC_TARGET=1 \
     __CARGO_TESTS_ONLY_SRC_ROOT="$overlay" \
     RUSTFLAGS="-C passes=lower-atomic -C linker=$SBPF_LINKER -C target-cpu=$cpu -C link-arg=--arch=$arch \
  -C link-arg=--llvm-args=--bpf-stack-size=4096 -C link-arg=--llvm-args=--disable-movsx \
- -C link-arg=--llvm-args=--disable-ldsx -C link-arg=--dump-module=$dump" \
-    "$SBF_CARGO" build --release --target "$spec" -Zjson-target-spec -Zbuild-std=std,panic_abort \
-      --target-dir "$target_dir" -p "$p" \
+ -C link-arg=--llvm-args=--disable-ldsx" \
+    "$SBF_CARGO" rustc --release --lib --target "$spec" -Zjson-target-spec -Zbuild-std=std,panic_abort \
+      --target-dir "$target_dir" -p "$p" -- -C link-arg=--dump-module="$dump" \
     || die "SBF build of $p failed (see the compiler output above)"
 
   [ -f "$so" ] || die "build produced no $so"
@@ -62,7 +64,9 @@ for p in "${programs[@]}"; do
   cp "$so" "$target_dir/deploy/$lib.so"
   say "target/deploy/$lib.so: $(stat -c %s "$so") bytes, imports only syscalls, no sret i128 libcalls"
 done
-if [[ " ${programs[*]} " == *" solex "* ]]; then
+# The IDL (what `anchor build` writes beside the .so) compiles the program once more
+# for the host; the local exchange does not read it, so scripts/localnet.sh skips it.
+if [[ " ${programs[*]} " == *" solex "* ]] && [ -z "${SOLEX_SKIP_IDL:-}" ]; then
   say "writing the IDL ($target_dir/idl/solex.json)"
   (cd "$root" && cargo run --quiet --ignore-rust-version -p solex-tests --bin idl) || die "IDL build failed"
 fi

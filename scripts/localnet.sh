@@ -17,7 +17,7 @@ cd "$root"
 # the program and the services' build, so neither leaves a core idle.
 "$here/setup.sh" validator & validator=$!
 "$here/setup.sh" sbf
-"$here/build-sbf.sh"
+SOLEX_SKIP_IDL=1 "$here/build-sbf.sh"
 say "building the crank, the indexer and the CLI"
 cargo build --ignore-rust-version -p solex-crank --bin solex-crank -p solex-indexer --bin solex-indexer -p solex-cli --bin solex \
   -p solex-tests --bin localnet

@@ -94,12 +94,15 @@ step_std() {
 step_sbf() { step_packages; step_llvm; step_linker; step_std; }
 
 # solana-test-validator, built from the published agave-validator crate with its own
-# Cargo.lock (the pinned versions, as `cargo install --locked` would), and three
+# Cargo.lock (the pinned versions, as `cargo install --locked` would), and the
 # build-time choices that leave the validator's code unchanged (docs/toolchain.md):
 # opt-level 1 (3 for the hashing, signature and SBF VM crates the validator spends
-# its time in), Debian's protoc instead of a from-source C++ build of it, and a
-# timings report. A line every minute says how far the build is.
-VALIDATOR_OPT_CONFIG=(--config profile.release.opt-level=1 --config profile.release.debug=0)
+# its time in, 0 for solana-poseidon, whose constant tables take minutes to optimise
+# for a syscall no test calls), Debian's protoc and OpenSSL instead of from-source C
+# and C++ builds of them, and a timings report. A line every minute says how far the
+# build is.
+VALIDATOR_OPT_CONFIG=(--config profile.release.opt-level=1 --config profile.release.debug=0
+  --config profile.release.package.solana-poseidon.opt-level=0)
 for crate in sha2 curve25519-dalek ed25519-dalek solana-sbpf blake3; do
   VALIDATOR_OPT_CONFIG+=(--config "profile.release.package.$crate.opt-level=3")
 done
@@ -123,14 +126,14 @@ step_validator() {
     (cd "$src" && cargo update -p protobuf-src 2>>"$log") || die "could not apply the protobuf-src patch; see $log"
   fi
   local total; total=$(grep -c '^name = ' "$src/Cargo.lock")
-  say "step validator: building solana-test-validator (agave $AGAVE_VERSION, $total crates); about 20-25 min on 2 cores, once (log: $log)"
+  say "step validator: building solana-test-validator (agave $AGAVE_VERSION, $total crates); about 40 min on 2 cores, once (log: $log)"
   (
     while sleep 60; do
       say "validator: $(grep -c '^ *Compiling ' "$log" 2>/dev/null || echo 0) of ~$total crates compiled, $(( ($(date +%s) - start) / 60 )) min"
     done
   ) & local ticker=$!
   local ok=0
-  (cd "$src" && PROTOC=/usr/bin/protoc CARGO_TARGET_DIR="$SOLEX_CACHE/validator-build" \
+  (cd "$src" && PROTOC=/usr/bin/protoc OPENSSL_NO_VENDOR=1 CARGO_TARGET_DIR="$SOLEX_CACHE/validator-build" \
     cargo build --release --bin solana-test-validator --timings "${VALIDATOR_OPT_CONFIG[@]}") >"$log" 2>&1 || ok=$?
   kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
   [ $ok = 0 ] || die "building solana-test-validator failed; see $log"
