@@ -15,11 +15,11 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solex_sdk::accounts::{book_levels, decode, decode_boxed, decode_trader};
 use solex_sdk::events::SolexEvent;
-use solex_sdk::flow;
+use solex_sdk::flow::{self, MarketContext, OrderOptions};
 use solex_sdk::instructions::{self as ix, MarketKeys};
 use solex_sdk::rpc::RpcClient;
 use solex_sdk::submit::Landed;
-use solex_sdk::{pda, BookSide, Expiry, Instruction, Market, OrderType, PlaceOrderArgs, Pubkey, SelfTradeMode, Side};
+use solex_sdk::{pda, BookSide, Instruction, Market, PlaceOrderArgs, Pubkey, Side, MAX_BATCH};
 
 #[derive(Parser)]
 #[command(name = "solex", version, about = "Trade on a Solex market, signing with your own keypair")]
@@ -80,7 +80,7 @@ enum Command {
     /// Places an order.
     Place {
         market: String,
-        #[arg(value_parser = flow::parse_side)]
+        #[arg(value_parser = flow::value_parser::<Side>())]
         side: Side,
         /// Limit price in ticks (for a market order: the worst price accepted); with
         /// --ui, in quote tokens per base token (e.g. 100.25).
@@ -93,30 +93,16 @@ enum Command {
         /// market's decimals, lot and tick (a value between ticks or lots is refused).
         #[arg(long)]
         ui: bool,
-        /// limit, post-only, post-only-slide, ioc, fok or market.
-        #[arg(long, value_parser = flow::parse_order_type, default_value = "limit")]
-        r#type: OrderType,
-        #[arg(long, default_value_t = 0)]
-        client_id: u64,
-        /// Most quote atoms to spend (bids) or receive (asks).
-        #[arg(long)]
-        max_quote: Option<u64>,
-        /// cancel-resting, cancel-taking, decrement-both or abort.
-        #[arg(long, value_parser = flow::parse_self_trade, default_value = "cancel-resting")]
-        self_trade: SelfTradeMode,
-        /// Last slot the order is valid in.
-        #[arg(long)]
-        expire_slot: Option<u64>,
-        /// Most resting orders to match (1..=32).
-        #[arg(long, default_value_t = 32)]
-        max_fills: u8,
+        /// The rest of the order, as the transaction API takes it (the same names and defaults).
+        #[command(flatten)]
+        order: OrderOptions,
     },
     /// Cancels one order, by its id (with its side) or by your client id.
     Cancel {
         market: String,
         #[arg(long, conflicts_with = "client_id", requires = "side")]
         order_id: Option<u128>,
-        #[arg(long, value_parser = flow::parse_side)]
+        #[arg(long, value_parser = flow::value_parser::<Side>())]
         side: Option<Side>,
         #[arg(long)]
         client_id: Option<u64>,
@@ -124,7 +110,7 @@ enum Command {
     /// Cancels all your orders (on one side with --side).
     CancelAll {
         market: String,
-        #[arg(long, value_parser = flow::parse_side)]
+        #[arg(long, value_parser = flow::value_parser::<Side>())]
         side: Option<Side>,
     },
     /// Pays your available balances to your associated token accounts (created if missing).
@@ -207,15 +193,9 @@ impl Ctx {
         }
     }
 
-    fn market(&self, s: &str) -> anyhow::Result<(MarketKeys, Market)> {
-        let key = address(s, "market")?;
-        let account = self.rpc.account(&key)?.ok_or_else(|| anyhow!("no account at {key}: not a market"))?;
-        let m: Market = decode(&account.data).map_err(|e| anyhow!("{key} is not a Solex market ({e})"))?;
-        Ok((MarketKeys::from_market(key, &m), m))
-    }
-
-    fn token_program(&self, mint: &Pubkey) -> anyhow::Result<Pubkey> {
-        Ok(self.rpc.account(mint)?.ok_or_else(|| anyhow!("mint {mint} not found"))?.owner)
+    /// The market named on the command line, with its mints' token programs.
+    fn market(&self, s: &str) -> anyhow::Result<MarketContext> {
+        Ok(MarketContext::load(&self.rpc, address(s, "market")?)?)
     }
 
     /// Signs, sends and waits, printing progress on stderr; a rejection becomes an
@@ -255,7 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let signer = || keypair(cli.keypair.clone());
     match cli.command {
         Command::Market { market } => {
-            let (keys, m) = ctx.market(&market)?;
+            let MarketContext { keys, market: m, .. } = ctx.market(&market)?;
             let v = json!({
                 "market": keys.market.to_string(), "authority": m.authority.to_string(),
                 "base_mint": m.base_mint.to_string(), "quote_mint": m.quote_mint.to_string(),
@@ -272,7 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         Command::Book { market, depth } => {
-            let (keys, _) = ctx.market(&market)?;
+            let keys = ctx.market(&market)?.keys;
             let (slot, accounts) = ctx.rpc.multiple_accounts(&[keys.market, keys.bids, keys.asks])?;
             let data =
                 |i: usize| accounts[i].as_ref().map(|a| a.data.clone()).ok_or_else(|| anyhow!("book account gone"));
@@ -353,7 +333,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         Command::Balances { market } => {
-            let (keys, _) = ctx.market(&market)?;
+            let keys = ctx.market(&market)?.keys;
             let owner = signer()?.pubkey();
             let trader = pda::trader(&keys.market, &owner);
             let account = ctx
@@ -363,8 +343,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (t, slots) = decode_trader(&account.data)?;
             let orders: Vec<Value> = slots
                 .iter()
-                .map(|s| json!({"order_id": s.order_id().to_string(), "side": if s.side() == Side::Bid { "bid" } else { "ask" },
-                    "price": s.price, "client_order_id": s.client_order_id}))
+                .map(|s| {
+                    json!({"order_id": s.order_id().to_string(), "side": s.side().as_str(),
+                    "price": s.price, "client_order_id": s.client_order_id})
+                })
                 .collect();
             let v = json!({"owner": owner.to_string(), "trader": trader.to_string(),
                 "base_available": t.base_available, "base_locked": t.base_locked,
@@ -381,46 +363,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         Command::Init { market, max_orders } => {
-            let (keys, _) = ctx.market(&market)?;
+            let keys = ctx.market(&market)?.keys;
             let kp = signer()?;
             let landed = ctx.send(&[ix::create_trader(kp.pubkey(), kp.pubkey(), keys.market, max_orders)], &[&kp])?;
             ctx.print(landed_json(&landed), |_| format!("trader account {}", pda::trader(&keys.market, &kp.pubkey())));
         }
         Command::Deposit(funds) => move_funds(&ctx, &signer()?, true, funds)?,
         Command::Withdraw(funds) => move_funds(&ctx, &signer()?, false, funds)?,
-        Command::Place {
-            market,
-            side,
-            price,
-            qty,
-            r#type,
-            client_id,
-            max_quote,
-            self_trade,
-            expire_slot,
-            max_fills,
-            ui,
-        } => {
-            let (keys, m) = ctx.market(&market)?;
-            let terms = flow::UiTerms::of(&m);
-            let (price, qty) = if ui {
-                (
-                    flow::ui_ticks(&price, &terms).map_err(|e| anyhow!("--price {e}"))?,
-                    flow::ui_lots(&qty, &terms).map_err(|e| anyhow!("--qty {e}"))?,
-                )
-            } else {
-                (whole(&price, "--price", "ticks")?, whole(&qty, "--qty", "lots")?)
-            };
+        Command::Place { market, side, price, qty, ui, order } => {
+            let market = ctx.market(&market)?;
+            let args = place_args(side, &price, &qty, ui.then(|| market.ui_terms()), &order)?;
             let kp = signer()?;
-            let args = PlaceOrderArgs {
-                order_type: r#type,
-                self_trade,
-                expiry: expire_slot.map(Expiry::Slot).unwrap_or(Expiry::Never),
-                max_quote_atoms: max_quote.unwrap_or(u64::MAX),
-                max_fills,
-                ..PlaceOrderArgs::limit(side, price, qty, client_id)
-            };
-            let landed = ctx.send(&[ix::place_order(kp.pubkey(), &keys, args)], &[&kp])?;
+            let landed = ctx.send(&[ix::place_order(kp.pubkey(), &market.keys, args)], &[&kp])?;
             let placed = landed.events.iter().find_map(|e| match e {
                 SolexEvent::OrderPlaced(o) => Some(o.clone()),
                 _ => None,
@@ -439,7 +393,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         Command::Cancel { market, order_id, side, client_id } => {
-            let (keys, _) = ctx.market(&market)?;
+            let keys = ctx.market(&market)?.keys;
             let kp = signer()?;
             let ix = match (order_id, side, client_id) {
                 (Some(id), Some(side), _) => ix::cancel_order(kp.pubkey(), &keys, side, id),
@@ -450,9 +404,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ctx.print(landed_json(&landed), |_| "cancelled".into());
         }
         Command::CancelAll { market, side } => {
-            let (keys, _) = ctx.market(&market)?;
+            let keys = ctx.market(&market)?.keys;
             let kp = signer()?;
-            let ix = ix::cancel_all(kp.pubkey(), kp.pubkey(), &keys, side, solex::matching::MAX_BATCH);
+            let ix = ix::cancel_all(kp.pubkey(), kp.pubkey(), &keys, side, MAX_BATCH);
             let landed = ctx.send(&[ix], &[&kp])?;
             let n: usize = landed
                 .events
@@ -465,10 +419,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ctx.print(landed_json(&landed), |_| format!("cancelled {n} orders"));
         }
         Command::Settle { market } => {
-            let (keys, _) = ctx.market(&market)?;
+            let market = ctx.market(&market)?;
             let kp = signer()?;
-            let (bp, qp) = (ctx.token_program(&keys.base_mint)?, ctx.token_program(&keys.quote_mint)?);
-            let landed = ctx.send(&flow::settle(&kp.pubkey(), &keys, bp, qp), &[&kp])?;
+            let (bp, qp) = market.token_programs()?;
+            let landed = ctx.send(&flow::settle(&kp.pubkey(), &market.keys, bp, qp), &[&kp])?;
             ctx.print(landed_json(&landed), |_| "settled to your associated token accounts".into());
         }
         Command::CreateMarket { base_mint, quote_mint, lot, tick, min_lots, maker_fee_bps, taker_fee_bps, id } => {
@@ -482,6 +436,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 maker_fee_bps,
                 taker_fee_bps,
             };
+            let programs = ctx.rpc.owners(&[base, quote])?;
+            let program = |i: usize, mint: &Pubkey| {
+                programs.get(i).copied().flatten().ok_or_else(|| anyhow!("mint {mint} not found"))
+            };
+            let (base_program, quote_program) = (program(0, &base)?, program(1, &quote)?);
             let (bids, asks, queue) = (Keypair::new(), Keypair::new(), Keypair::new());
             let keys = MarketKeys::new(base, quote, id, bids.pubkey(), asks.pubkey(), queue.pubkey());
             let rent = |len: usize| ctx.rpc.rent_exempt(len).context("getMinimumBalanceForRentExemption");
@@ -492,14 +451,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 create(&bids, BookSide::LEN)?,
                 create(&asks, BookSide::LEN)?,
                 create(&queue, solex_sdk::FillQueue::LEN)?,
-                ix::create_market(
-                    kp.pubkey(),
-                    kp.pubkey(),
-                    &keys,
-                    ctx.token_program(&base)?,
-                    ctx.token_program(&quote)?,
-                    args,
-                ),
+                ix::create_market(kp.pubkey(), kp.pubkey(), &keys, base_program, quote_program, args),
             ];
             let landed = ctx.send(&ixs, &[&kp, &bids, &asks, &queue])?;
             let mut v = landed_json(&landed);
@@ -510,7 +462,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deposit (or withdraw) `amount` atoms of the market's base or quote token.
 /// What deposit and withdraw take.
 #[derive(clap::Args)]
 struct Funds {
@@ -526,6 +477,25 @@ struct Funds {
     ui: bool,
 }
 
+/// The program's arguments for `place`: price and quantity in ticks and lots, or
+/// with `terms` (--ui) in decimal tokens; the rest as the transaction API builds it.
+fn place_args(
+    side: Side,
+    price: &str,
+    qty: &str,
+    terms: Option<flow::UiTerms>,
+    order: &OrderOptions,
+) -> anyhow::Result<PlaceOrderArgs> {
+    let (price, qty) = match terms {
+        Some(terms) => (
+            flow::ui_ticks(price, &terms).map_err(|e| anyhow!("--price {e}"))?,
+            flow::ui_lots(qty, &terms).map_err(|e| anyhow!("--qty {e}"))?,
+        ),
+        None => (whole(price, "--price", "ticks")?, whole(qty, "--qty", "lots")?),
+    };
+    Ok(order.args(side, price, qty))
+}
+
 /// A whole number of `unit`s, or a message pointing at --ui for decimals.
 fn whole(value: &str, flag: &str, unit: &str) -> anyhow::Result<u64> {
     value
@@ -537,20 +507,23 @@ fn whole(value: &str, flag: &str, unit: &str) -> anyhow::Result<u64> {
 /// `ui` set, a decimal number of tokens.
 fn move_funds(ctx: &Ctx, kp: &Keypair, deposit: bool, funds: Funds) -> anyhow::Result<()> {
     let Funds { market, asset, amount, token_account, ui } = funds;
-    let (keys, m) = ctx.market(&market)?;
-    let (mint, decimals) = match asset {
-        Asset::Base => (keys.base_mint, m.base_decimals),
-        Asset::Quote => (keys.quote_mint, m.quote_decimals),
+    let market = ctx.market(&market)?;
+    let (mint, program) = market.asset(matches!(asset, Asset::Base))?;
+    let decimals = match asset {
+        Asset::Base => market.market.base_decimals,
+        Asset::Quote => market.market.quote_decimals,
     };
     let amount = if ui {
         flow::ui_atoms(&amount, decimals).map_err(|e| anyhow!("amount {e}"))?
     } else {
         whole(&amount, "amount", "atoms")?
     };
-    let program = ctx.token_program(&mint)?;
     let wallet = token_account.map(|a| address(&a, "token account")).transpose()?;
-    let ixs = flow::move_funds(deposit, &kp.pubkey(), &keys, mint, program, wallet, amount);
+    let ixs = flow::move_funds(deposit, &kp.pubkey(), &market.keys, mint, program, wallet, amount);
     let landed = ctx.send(&ixs, &[kp])?;
     ctx.print(landed_json(&landed), |_| format!("{} {amount} atoms", if deposit { "deposited" } else { "withdrew" }));
     Ok(())
 }
+
+#[cfg(test)]
+mod order_defaults;

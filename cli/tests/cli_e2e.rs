@@ -97,7 +97,7 @@ fn a_wallet_trades_from_the_terminal() {
     // and changes nothing.
     let trader_key = pda::trader(&market.parse().unwrap(), &wallet.pubkey());
     let before = chain.account_data(&trader_key).unwrap();
-    let err = cli.fails(&["place", &market, "ask", "--price", "99", "--qty", "1", "--type", "post-only"], 1);
+    let err = cli.fails(&["place", &market, "ask", "--price", "99", "--qty", "1", "--type", "post_only"], 1);
     assert!(err.contains("WouldCross"), "{err}");
     assert_eq!(chain.account_data(&trader_key).unwrap(), before);
 
@@ -137,7 +137,7 @@ fn a_wallet_trades_from_the_terminal() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let name = format!("solex_cli_test_{}", std::process::id());
     let api = rt.block_on(async {
-        use solex_indexer::{api, db, ingest};
+        use solex_indexer::{db, http, ingest};
         let pool = db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap())
             .await
             .unwrap();
@@ -146,7 +146,7 @@ fn a_wallet_trades_from_the_terminal() {
         ingest::backfill(rpc, &pool, solex::ID, None, None).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = api::App { db: pool, hub: None, cache: None, metrics: Default::default(), rpc: None };
+        let app = http::App { db: pool, hub: None, cache: None, metrics: Default::default(), rpc: None };
         tokio::spawn(async move { axum_serve(listener, app).await });
         base
     });
@@ -171,6 +171,6 @@ fn a_wallet_trades_from_the_terminal() {
     assert!(err.contains("InsufficientFunds"), "{err}");
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, app: solex_indexer::api::App) {
+async fn axum_serve(listener: tokio::net::TcpListener, app: solex_indexer::http::App) {
     solex_indexer::api::serve_on(listener, app).await.unwrap();
 }

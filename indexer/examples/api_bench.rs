@@ -197,6 +197,7 @@ async fn main() {
     let client = redis::Client::open(redis_url()).unwrap();
     let mut publisher = solex_indexer::live::connect(&client).await.unwrap();
     let epoch = Instant::now();
+    let trades = solex_indexer::channel::Channel::new(solex_indexer::channel::Kind::Trades, market.clone());
     println!("| WebSocket fan-out ({FANOUT_MESSAGES} messages at 1,000/s) | deliveries | deliveries/s | p50 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|");
     for &clients in FANOUT_CLIENTS {
@@ -223,13 +224,10 @@ async fn main() {
         for i in 0..FANOUT_MESSAGES {
             let due = started + Duration::from_millis(i as u64);
             tokio::time::sleep_until(due.into()).await;
-            let msg = serde_json::json!({"bench_ns": epoch.elapsed().as_nanos() as u64, "i": i}).to_string();
-            redis::cmd("PUBLISH")
-                .arg(format!("solex:trades:{market}"))
-                .arg(msg)
-                .query_async::<()>(&mut publisher)
-                .await
-                .unwrap();
+            // As the publisher sends it: the client's message, rendered once, in a frame.
+            let data = serde_json::json!({"bench_ns": epoch.elapsed().as_nanos() as u64, "i": i});
+            let msg = solex_indexer::live::Frame::render(None, &trades, "update", data);
+            redis::cmd("PUBLISH").arg(trades.redis_name()).arg(msg).query_async::<()>(&mut publisher).await.unwrap();
         }
         let mut lat = vec![];
         for r in readers {

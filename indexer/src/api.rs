@@ -8,57 +8,22 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 use solex_sdk::Pubkey;
 use sqlx::PgPool;
 
-use crate::db::Numeric;
 use crate::derive::INTERVALS;
+use crate::http::{market_exists, ApiError, App};
 use crate::live;
-use crate::metrics::Metrics;
+use crate::numeric::Numeric;
 
 /// Largest page any list endpoint returns.
 pub const MAX_LIMIT: i64 = 1000;
 const DEFAULT_LIMIT: i64 = 100;
-
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn bad(code: &'static str, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code, message: message.into() }
-    }
-
-    pub(crate) fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, code, message: message.into() }
-    }
-
-    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: message.into() }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({"code": self.code, "message": self.message}))).into_response()
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "database error");
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: "database unavailable".into() }
-    }
-}
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
@@ -99,16 +64,11 @@ fn next_page<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> Option<i64>) -> Opti
     (rows.len() as i64 == limit).then(|| rows.last().and_then(key)).flatten()
 }
 
-/// Whether the index knows `market` (its MarketCreated is derived).
-pub(crate) async fn market_exists(db: &PgPool, market: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM markets WHERE market = $1)").bind(market).fetch_one(db).await
-}
-
 async fn known_market(db: &PgPool, market: &str) -> Result<(), ApiError> {
     if market_exists(db, market).await? {
         return Ok(());
     }
-    Err(ApiError { status: StatusCode::NOT_FOUND, code: "unknown_market", message: format!("no market {market}") })
+    Err(ApiError::not_found("unknown_market", format!("no market {market}")))
 }
 
 /// Ready while PostgreSQL answers. Quarantined markets (an event their derived
@@ -262,20 +222,7 @@ async fn events(
 }
 
 async fn not_found() -> ApiError {
-    ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such endpoint".into() }
-}
-
-/// What the handlers share.
-#[derive(Clone)]
-pub struct App {
-    pub db: PgPool,
-    /// The live feed behind the WebSocket API (None: /ws answers "unavailable").
-    pub hub: Option<Arc<crate::ws::Hub>>,
-    /// The book cache (None: books are read from PostgreSQL).
-    pub cache: Option<redis::aio::ConnectionManager>,
-    pub metrics: Arc<Metrics>,
-    /// The cluster, for the transaction API (None: it answers "unavailable").
-    pub rpc: Option<Arc<solex_sdk::rpc::RpcClient>>,
+    ApiError::not_found("not_found", "no such endpoint")
 }
 
 /// The order book aggregated by price level, best first, with the market sequence
@@ -317,11 +264,7 @@ async fn order(State(app): State<App>, Path((market, order_id)): Path<(String, S
     .bind(&id)
     .fetch_optional(&app.db)
     .await?;
-    order.map(Json).ok_or(ApiError {
-        status: StatusCode::NOT_FOUND,
-        code: "unknown_order",
-        message: format!("no order {id} in market {market}"),
-    })
+    order.map(Json).ok_or_else(|| ApiError::not_found("unknown_order", format!("no order {id} in market {market}")))
 }
 
 /// The `market` query parameter the per-trader lists require.
@@ -526,7 +469,7 @@ mod tests {
         // Every documented error code is one the API returns.
         for code in doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"].as_array().unwrap() {
             let code = code.as_str().unwrap();
-            let sources = [include_str!("api.rs"), include_str!("txapi.rs")];
+            let sources = [include_str!("api.rs"), include_str!("http.rs"), include_str!("txapi.rs")];
             assert!(sources.iter().any(|s| s.contains(&format!("\"{code}\""))), "{code} is not returned by the API");
         }
     }

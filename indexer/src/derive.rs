@@ -2,30 +2,33 @@
 //!
 //! `apply` folds one event into markets, traders (balances), orders (with their
 //! history), trades and candles, inside the caller's database transaction, so the
-//! log and everything derived from it commit together. Balances are replayed from
-//! the amounts the events carry and, where an event has none, with the program's
-//! own arithmetic (`solex::state::Market`), so the indexer agrees with the chain by
-//! construction rather than by a second implementation. u64 values are stored as
-//! NUMERIC (`db::Numeric`), exactly.
+//! log and everything derived from it commit together. Balances and order states
+//! are set to what the events carry: every event that moves funds carries each
+//! touched trader's resulting balances, and every fill or reduction the order's
+//! remaining lots, so no settlement, fee or lock rule is repeated here and the
+//! index cannot drift from the program's arithmetic. u64 values are stored as
+//! NUMERIC (`numeric::Numeric`), exactly.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
 use solex::events::*;
-use solex::state::{order_id_parts, Asset, Market, QueueEventKind, Side};
-use solex_sdk::accounts::market_terms;
-use solex_sdk::events::{decode_event, SolexEvent};
+use solex::state::{order_id_parts, QueueEventKind, Side};
+use solex_sdk::events::SolexEvent;
 use sqlx::{Postgres, Transaction};
 
-use crate::db::{Numeric, StoredEvent};
+use crate::channel::{Channel, Kind};
+use crate::numeric::Numeric;
+use crate::stored::StoredEvent;
 
 /// Candle intervals and their length in seconds.
 pub const INTERVALS: &[(&str, i64)] = &[("1m", 60), ("5m", 300), ("1h", 3_600), ("1d", 86_400)];
 
-/// A message for a live channel (the WebSocket API's channel name, e.g. `book:<market>`).
+/// A message for a live channel: its data, rendered into the client's message once,
+/// by the publisher (`live`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Live {
-    pub channel: String,
+    pub channel: Channel,
     pub data: Value,
 }
 
@@ -51,7 +54,7 @@ pub struct Changes {
 /// The `events:<market>` message of a stored event: the log's entry.
 fn logged(e: &StoredEvent) -> Live {
     Live {
-        channel: format!("events:{}", e.market),
+        channel: Channel::new(Kind::Events, e.market.clone()),
         data: json!({"market": e.market, "seq": e.seq, "kind": e.kind, "slot": e.slot, "signature": e.signature}),
     }
 }
@@ -59,25 +62,6 @@ fn logged(e: &StoredEvent) -> Live {
 /// The changes of an event logged but not derived (its market is quarantined).
 pub fn logged_only(e: &StoredEvent) -> Changes {
     Changes { levels: vec![], messages: vec![logged(e)], quarantined: true }
-}
-
-pub fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Bid => "bid",
-        Side::Ask => "ask",
-    }
-}
-
-fn order_type_name(t: solex::OrderType) -> &'static str {
-    use solex::OrderType::*;
-    match t {
-        Limit => "limit",
-        PostOnly => "post_only",
-        PostOnlySlide => "post_only_slide",
-        ImmediateOrCancel => "ioc",
-        FillOrKill => "fok",
-        Market => "market",
-    }
 }
 
 /// Fill sequence numbers are BIGINT (a counter from zero cannot reach 2^63): refuse
@@ -97,47 +81,10 @@ fn reduction(reason: ReduceReason) -> (&'static str, &'static str) {
     }
 }
 
-fn program<T>(r: anchor_lang::Result<T>) -> anyhow::Result<T> {
-    r.map_err(|e| anyhow!("program arithmetic: {e}"))
-}
-
-/// Signed balance deltas of one trader.
-#[derive(Default, Clone, Copy)]
-struct Delta {
-    base_available: i128,
-    base_locked: i128,
-    quote_available: i128,
-    quote_locked: i128,
-}
-
-impl Delta {
-    fn available(&mut self, asset: Asset, v: i128) {
-        match asset {
-            Asset::Base => self.base_available += v,
-            Asset::Quote => self.quote_available += v,
-        }
-    }
-
-    fn locked(&mut self, asset: Asset, v: i128) {
-        match asset {
-            Asset::Base => self.base_locked += v,
-            Asset::Quote => self.quote_locked += v,
-        }
-    }
-
-    /// Locked back to available (a cancel, an expiry, a self-trade cut, an eviction,
-    /// a remainder below the minimum).
-    fn unlock(&mut self, asset: Asset, v: u64) {
-        self.locked(asset, -(v as i128));
-        self.available(asset, v as i128);
-    }
-}
-
 /// What `apply` looks up and may keep across the events of one database
-/// transaction: a market's terms never change, nor does a trader's owner.
+/// transaction: a trader's owner never changes.
 #[derive(Default)]
 pub struct Lookups {
-    terms: HashMap<String, Terms>,
     /// (market, trader) -> owner.
     owners: HashMap<(String, String), String>,
 }
@@ -146,37 +93,16 @@ struct Ctx<'t, 'c> {
     tx: &'t mut Transaction<'c, Postgres>,
     e: &'t StoredEvent,
     market: String,
-    /// Balance changes, applied once at the end (a trader may appear many times).
-    deltas: BTreeMap<String, Delta>,
+    /// Trader accounts the event touched, with the balances it carries for each (the
+    /// last of a trader wins); None: a new account, whose row already holds them.
+    balances: BTreeMap<String, Option<Balances>>,
     /// Book levels touched: (side, price).
     levels: BTreeSet<(u8, u64)>,
     changes: Changes,
     lookups: &'t mut Lookups,
 }
 
-#[derive(Clone)]
-struct Terms {
-    market: Market,
-    base_mint: String,
-}
-
 impl Ctx<'_, '_> {
-    async fn terms(&mut self) -> anyhow::Result<Terms> {
-        if let Some(t) = self.lookups.terms.get(&self.market) {
-            return Ok(t.clone());
-        }
-        let (lot, tick, maker, taker, base_mint): (Numeric, Numeric, i16, i16, String) = sqlx::query_as(
-            "SELECT base_lot_size, quote_tick_size, maker_fee_bps, taker_fee_bps, base_mint FROM markets WHERE market = $1",
-        )
-        .bind(&self.market)
-        .fetch_optional(&mut **self.tx)
-        .await?
-        .ok_or_else(|| anyhow!("event {} of a market never created", self.e.seq))?;
-        let terms = Terms { market: market_terms(lot.u64()?, tick.u64()?, maker, taker), base_mint };
-        self.lookups.terms.insert(self.market.clone(), terms.clone());
-        Ok(terms)
-    }
-
     async fn owner(&mut self, trader: &str) -> anyhow::Result<String> {
         let key = (self.market.clone(), trader.to_string());
         if let Some(o) = self.lookups.owners.get(&key) {
@@ -192,53 +118,51 @@ impl Ctx<'_, '_> {
         Ok(owner)
     }
 
-    fn delta(&mut self, trader: &anchor_lang::prelude::Pubkey) -> &mut Delta {
-        self.deltas.entry(trader.to_string()).or_default()
-    }
-
     fn level(&mut self, side: Side, price: u64) {
         self.levels.insert((side.as_u8(), price));
     }
 
-    async fn message(&mut self, kind: &str, owner_of: Option<&str>, data: Value) -> anyhow::Result<()> {
+    /// Addresses `data` to the channel of `kind` for the market, or for the owner of
+    /// the trader account `owner_of`.
+    async fn message(&mut self, kind: Kind, owner_of: Option<&str>, data: Value) -> anyhow::Result<()> {
         let key = match owner_of {
             Some(trader) => self.owner(trader).await?,
             None => self.market.clone(),
         };
-        self.changes.messages.push(Live { channel: format!("{kind}:{key}"), data });
+        self.changes.messages.push(Live { channel: Channel::new(kind, key), data });
         Ok(())
     }
 
-    /// Takes `filled` and `removed` lots off a resting order (the u64 domain refuses
-    /// it going below zero); when none remain it becomes `done_status`.
+    /// Sets a resting order's lots to the `remaining` its event carries, counting
+    /// `filled` lots traded; when none remain it becomes `done_status`.
     async fn order_change(
         &mut self,
         order_id: u128,
         change: &str,
         filled: u64,
-        removed: u64,
+        remaining: u64,
         done_status: &str,
     ) -> anyhow::Result<()> {
         let (trader, side, row): (String, String, Value) = sqlx::query_as(
-            "UPDATE orders SET filled_lots = filled_lots + $3, remaining_lots = remaining_lots - $3 - $4,
-                 status = CASE WHEN remaining_lots - $3 - $4 = 0 THEN $5 ELSE status END, updated_seq = $6
+            "UPDATE orders SET filled_lots = filled_lots + $3, remaining_lots = $4,
+                 status = CASE WHEN $4 = 0 THEN $5 ELSE status END, updated_seq = $6
              WHERE market = $1 AND order_id = $2
              RETURNING trader, side, to_jsonb(orders.*)",
         )
         .bind(&self.market)
         .bind(order_id.to_string())
         .bind(Numeric::from(filled))
-        .bind(Numeric::from(removed))
+        .bind(Numeric::from(remaining))
         .bind(done_status)
         .bind(self.e.seq)
         .fetch_optional(&mut **self.tx)
         .await?
         .ok_or_else(|| anyhow!("order {order_id} of market {} never placed", self.market))?;
         self.history(order_id, change).await?;
-        let side = if side == "bid" { Side::Bid } else { Side::Ask };
+        let side: Side = side.parse()?;
         let (price, _) = order_id_parts(order_id);
         self.level(side, price);
-        self.message("orders", Some(&trader), row).await
+        self.message(Kind::Orders, Some(&trader), row).await
     }
 
     /// Records the order's state after this event's `change`: one row per event, so
@@ -262,23 +186,7 @@ impl Ctx<'_, '_> {
         Ok(())
     }
 
-    async fn set_available(&mut self, trader: &str, mint: &str, available: u64) -> anyhow::Result<()> {
-        let terms = self.terms().await?;
-        let column = if mint == terms.base_mint { "base_available" } else { "quote_available" };
-        sqlx::query(&format!("UPDATE traders SET {column} = $3, seq = $4 WHERE market = $1 AND trader = $2"))
-            .bind(&self.market)
-            .bind(trader)
-            .bind(Numeric::from(available))
-            .bind(self.e.seq)
-            .execute(&mut **self.tx)
-            .await?;
-        self.deltas.entry(trader.to_string()).or_default();
-        Ok(())
-    }
-
     async fn placed(&mut self, o: &OrderPlaced) -> anyhow::Result<()> {
-        let terms = self.terms().await?;
-        let m = &terms.market;
         for f in &o.fills {
             sqlx::query(
                 "INSERT INTO trades (market, fill_seq, seq, taker, taker_order_id, taker_side, maker, maker_order_id,
@@ -290,7 +198,7 @@ impl Ctx<'_, '_> {
             .bind(self.e.seq)
             .bind(o.trader.to_string())
             .bind(o.order_id.to_string())
-            .bind(side_name(o.side))
+            .bind(o.side.as_str())
             .bind(f.maker.to_string())
             .bind(f.maker_order_id.to_string())
             .bind(Numeric::from(f.price))
@@ -301,37 +209,20 @@ impl Ctx<'_, '_> {
             .bind(self.e.block_time)
             .execute(&mut **self.tx)
             .await?;
-            self.order_change(f.maker_order_id, "fill", f.qty_lots, 0, "filled").await?;
+            self.order_change(f.maker_order_id, "fill", f.qty_lots, f.remaining_lots, "filled").await?;
             let trade = json!({
-                "market": self.market, "seq": self.e.seq, "fill_seq": f.fill_seq, "taker_side": side_name(o.side),
+                "market": self.market, "seq": self.e.seq, "fill_seq": f.fill_seq, "taker_side": o.side.as_str(),
                 "price": f.price, "qty_lots": f.qty_lots, "taker": o.trader.to_string(), "maker": f.maker.to_string(),
                 "maker_fee": f.maker_fee, "slot": self.e.slot, "block_time": self.e.block_time,
             });
-            self.message("trades", None, trade.clone()).await?;
-            self.message("fills", Some(&o.trader.to_string()), trade.clone()).await?;
-            self.message("fills", Some(&f.maker.to_string()), trade).await?;
+            self.message(Kind::Trades, None, trade.clone()).await?;
+            self.message(Kind::Fills, Some(&o.trader.to_string()), trade.clone()).await?;
+            self.message(Kind::Fills, Some(&f.maker.to_string()), trade).await?;
             self.candle(f.price, f.qty_lots).await?;
         }
         for r in &o.reduced {
-            self.reduced(r, Some(&o.trader)).await?;
+            self.reduced(r).await?;
         }
-        // The taker settles at once (matching::Book::take), then locks what rests.
-        let base = program(m.base_atoms(o.filled_lots))? as i128;
-        let (quote, fee) = (o.filled_quote as i128, o.taker_fee as i128);
-        let d = self.delta(&o.trader);
-        match o.side {
-            Side::Bid => {
-                d.quote_available -= quote + fee;
-                d.base_available += base;
-            }
-            Side::Ask => {
-                d.base_available -= base;
-                d.quote_available += quote - fee;
-            }
-        }
-        d.available(Asset::locked_by(o.side), -(o.locked as i128));
-        d.locked(Asset::locked_by(o.side), o.locked as i128);
-
         let status = if o.rested_lots > 0 {
             "open"
         } else if o.filled_lots == o.qty_lots {
@@ -347,8 +238,8 @@ impl Ctx<'_, '_> {
         .bind(&self.market)
         .bind(o.order_id.to_string())
         .bind(o.trader.to_string())
-        .bind(side_name(o.side))
-        .bind(order_type_name(o.order_type))
+        .bind(o.side.as_str())
+        .bind(o.order_type.as_str())
         .bind(o.client_order_id.to_string())
         .bind(Numeric::from(o.price))
         // (A market order sized only by its quote budget has qty u64::MAX.)
@@ -364,19 +255,15 @@ impl Ctx<'_, '_> {
         if o.rested_lots > 0 {
             self.level(o.side, o.price);
         }
-        self.message("orders", Some(&o.trader.to_string()), row).await
+        self.message(Kind::Orders, Some(&o.trader.to_string()), row).await
     }
 
-    /// A resting order removed or shrunk without trading. Its lock returns to its
-    /// owner at once when the owner is `taker` (the instruction's trader); another
-    /// trader's when consume_events applies the order's queue entry (`Settled::unlocked`).
-    async fn reduced(&mut self, r: &Reduced, taker: Option<&anchor_lang::prelude::Pubkey>) -> anyhow::Result<()> {
+    /// A resting order removed or shrunk without trading. (Its owner's balances are
+    /// in the event that applied the unlock: this one when the owner placed the
+    /// order that met it, else the `FillsConsumed` of its queue entry.)
+    async fn reduced(&mut self, r: &Reduced) -> anyhow::Result<()> {
         let (change, done_status) = reduction(r.reason);
-        self.order_change(r.order_id, change, 0, r.qty_lots, done_status).await?;
-        if taker == Some(&r.trader) {
-            self.delta(&r.trader).unlock(Asset::locked_by(r.side), r.unlocked);
-        }
-        Ok(())
+        self.order_change(r.order_id, change, 0, r.remaining_lots, done_status).await
     }
 
     async fn candle(&mut self, price: u64, qty_lots: u64) -> anyhow::Result<()> {
@@ -402,58 +289,23 @@ impl Ctx<'_, '_> {
                 "interval": interval, "start": start, "open": open, "high": high, "low": low, "close": close,
                 "volume": volume, "trades": trades,
             });
-            self.message("candles", None, candle).await?;
+            self.message(Kind::Candles, None, candle).await?;
         }
         Ok(())
     }
 
+    /// Marks each settled fill's trade consumed. (The makers' balances are in the
+    /// event's entries; an `Out` entry only unlocked funds.)
     async fn consumed(&mut self, c: &FillsConsumed) -> anyhow::Result<()> {
-        let terms = self.terms().await?;
-        let m = &terms.market;
-        for s in &c.settled {
-            let (price, _) = order_id_parts(s.order_id);
-            match s.kind {
-                QueueEventKind::Fill => {
-                    let (taker_side, maker_fee): (String, i64) = sqlx::query_as(
-                        "UPDATE trades SET consumed_seq = $3 WHERE market = $1 AND fill_seq = $2
-                         RETURNING taker_side, maker_fee",
-                    )
-                    .bind(&self.market)
-                    .bind(bigint(s.fill_seq)?)
-                    .bind(self.e.seq)
-                    .fetch_optional(&mut **self.tx)
-                    .await?
-                    .ok_or_else(|| anyhow!("fill {} consumed before it was made", s.fill_seq))?;
-                    let quote = program(m.notional(s.qty_lots, price))? as i128;
-                    let base = program(m.base_atoms(s.qty_lots))? as i128;
-                    let fee = maker_fee as i128;
-                    // As consume_events::apply: the maker's locked side pays, the other receives.
-                    let d = self.delta(&s.maker);
-                    let maker_side = if taker_side == "bid" {
-                        d.base_locked -= base;
-                        d.quote_available += quote - fee;
-                        Side::Ask
-                    } else {
-                        d.quote_locked -= quote + fee.max(0);
-                        d.base_available += base;
-                        d.quote_available += (-fee).max(0);
-                        Side::Bid
-                    };
-                    // The rest of an order that fell below the minimum left the book with this fill.
-                    d.unlock(Asset::locked_by(maker_side), s.unlocked);
-                }
-                // An order that left the book without trading (expired, pruned, evicted): all its lock.
-                QueueEventKind::Out => {
-                    let side: String =
-                        sqlx::query_scalar("SELECT side FROM orders WHERE market = $1 AND order_id = $2")
-                            .bind(&self.market)
-                            .bind(s.order_id.to_string())
-                            .fetch_optional(&mut **self.tx)
-                            .await?
-                            .ok_or_else(|| anyhow!("order {} consumed before it was placed", s.order_id))?;
-                    let side = if side == "bid" { Side::Bid } else { Side::Ask };
-                    self.delta(&s.maker).unlock(Asset::locked_by(side), s.unlocked);
-                }
+        for s in c.settled.iter().filter(|s| s.kind == QueueEventKind::Fill) {
+            let done = sqlx::query("UPDATE trades SET consumed_seq = $3 WHERE market = $1 AND fill_seq = $2")
+                .bind(&self.market)
+                .bind(bigint(s.fill_seq)?)
+                .bind(self.e.seq)
+                .execute(&mut **self.tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(anyhow!("fill {} consumed before it was made", s.fill_seq));
             }
         }
         Ok(())
@@ -461,33 +313,33 @@ impl Ctx<'_, '_> {
 
     async fn cancelled(&mut self, c: &OrdersCancelled) -> anyhow::Result<()> {
         for o in &c.orders {
-            self.order_change(o.order_id, "cancel", 0, o.qty_lots, "cancelled").await?;
-            self.delta(&c.trader).unlock(Asset::locked_by(o.side), o.unlocked);
+            self.order_change(o.order_id, "cancel", 0, 0, "cancelled").await?;
         }
         Ok(())
     }
 
-    /// Applies the balance deltas and publishes each touched trader's balances.
+    /// Sets each touched trader's balances to what the event carried and publishes them.
     async fn flush_balances(&mut self) -> anyhow::Result<()> {
-        for (trader, d) in std::mem::take(&mut self.deltas) {
-            // (The u64 domain refuses a balance going negative or beyond u64.)
+        for (trader, b) in std::mem::take(&mut self.balances) {
+            let value = |f: fn(&Balances) -> u64| b.as_ref().map(|b| Numeric::from(f(b)));
             let row: Value = sqlx::query_scalar(
-                "UPDATE traders SET base_available = base_available + $3, base_locked = base_locked + $4,
-                   quote_available = quote_available + $5, quote_locked = quote_locked + $6, seq = $7
+                "UPDATE traders SET base_available = COALESCE($3, base_available),
+                   base_locked = COALESCE($4, base_locked), quote_available = COALESCE($5, quote_available),
+                   quote_locked = COALESCE($6, quote_locked), seq = $7
                  WHERE market = $1 AND trader = $2 RETURNING to_jsonb(traders.*)",
             )
             .bind(&self.market)
             .bind(&trader)
-            .bind(Numeric(d.base_available))
-            .bind(Numeric(d.base_locked))
-            .bind(Numeric(d.quote_available))
-            .bind(Numeric(d.quote_locked))
+            .bind(value(|b| b.base_available))
+            .bind(value(|b| b.base_locked))
+            .bind(value(|b| b.quote_available))
+            .bind(value(|b| b.quote_locked))
             .bind(self.e.seq)
             .fetch_optional(&mut **self.tx)
             .await
             .with_context(|| format!("balances of {trader}"))?
             .ok_or_else(|| anyhow!("trader {trader} never created"))?;
-            self.message("balances", Some(&trader), row).await?;
+            self.message(Kind::Balances, Some(&trader), row).await?;
         }
         Ok(())
     }
@@ -501,7 +353,7 @@ impl Ctx<'_, '_> {
                  WHERE market = $1 AND side = $2 AND price = $3 AND status = 'open'",
             )
             .bind(&self.market)
-            .bind(side_name(side))
+            .bind(side.as_str())
             .bind(Numeric::from(price))
             .fetch_one(&mut **self.tx)
             .await?;
@@ -523,12 +375,12 @@ pub async fn apply(
 }
 
 async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent, lookups: &mut Lookups) -> anyhow::Result<Changes> {
-    let event = decode_event(&e.data)?;
+    let event = e.event()?;
     let mut ctx = Ctx {
         tx,
         e,
         market: e.market.clone(),
-        deltas: BTreeMap::new(),
+        balances: BTreeMap::new(),
         levels: BTreeSet::new(),
         changes: Changes::default(),
         lookups,
@@ -562,24 +414,19 @@ async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent, lookups: &m
                 .bind(e.seq)
                 .execute(&mut **ctx.tx)
                 .await?;
-            ctx.deltas.entry(t.trader.to_string()).or_default();
+            ctx.balances.insert(t.trader.to_string(), None);
         }
-        SolexEvent::Deposited(d) => ctx.set_available(&d.trader.to_string(), &d.mint.to_string(), d.available).await?,
-        SolexEvent::Withdrawn(w) => ctx.set_available(&w.trader.to_string(), &w.mint.to_string(), w.available).await?,
+        // Balances only: set from what the event carries, below.
+        SolexEvent::Deposited(_) | SolexEvent::Withdrawn(_) | SolexEvent::FundsSettled(_) => {}
         SolexEvent::OrderPlaced(o) => ctx.placed(o).await?,
         SolexEvent::OrdersCancelled(c) => ctx.cancelled(c).await?,
         // Expired orders anyone removed: each owner's lock returns at consume_events (an Out entry).
         SolexEvent::OrdersPruned(p) => {
             for r in &p.orders {
-                ctx.reduced(r, None).await?;
+                ctx.reduced(r).await?;
             }
         }
         SolexEvent::FillsConsumed(c) => ctx.consumed(c).await?,
-        SolexEvent::FundsSettled(s) => {
-            let d = ctx.delta(&s.trader);
-            d.base_available -= s.base_amount as i128;
-            d.quote_available -= s.quote_amount as i128;
-        }
         SolexEvent::FeesSwept(f) => {
             sqlx::query("UPDATE markets SET fees_swept = fees_swept + $2 WHERE market = $1")
                 .bind(&ctx.market)
@@ -617,6 +464,12 @@ async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent, lookups: &m
                 .bind(&ctx.market)
                 .execute(&mut **ctx.tx)
                 .await?;
+        }
+    }
+    // An empty cancel_all touched no account.
+    if !matches!(&event, SolexEvent::OrdersCancelled(c) if c.orders.is_empty()) {
+        for (trader, balances) in event.balances() {
+            ctx.balances.insert(trader.to_string(), Some(balances));
         }
     }
     ctx.flush_balances().await?;

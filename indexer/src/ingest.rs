@@ -2,12 +2,12 @@
 //! first, with its events written to the log in batches that move the cursor.
 use std::sync::Arc;
 
-use solex_sdk::events::decode_event;
-use solex_sdk::rpc::{transaction_event_data, RpcClient, SignatureInfo};
+use solex_sdk::rpc::{transaction_decoded_events, RpcClient, SignatureInfo};
 use solex_sdk::Pubkey;
 use sqlx::PgPool;
 
-use crate::db::{self, StoredEvent};
+use crate::db;
+use crate::stored::StoredEvent;
 
 /// Transactions fetched and written per database transaction.
 const BATCH: usize = 32;
@@ -44,24 +44,15 @@ fn pending_signatures(rpc: &RpcClient, program: &Pubkey, cursor: Option<&str>) -
     Ok(all)
 }
 
+/// The transaction's events, each decoded once, here: derivation and the live feed
+/// use the decoded event the `StoredEvent` carries.
 fn events_of(rpc: &RpcClient, sig: &SignatureInfo) -> anyhow::Result<Vec<StoredEvent>> {
     let details = rpc.transaction(&sig.signature)?;
     let block_time = details["blockTime"].as_i64();
-    transaction_event_data(&details)
+    Ok(transaction_decoded_events(&details)
         .into_iter()
-        .map(|data| {
-            let event = decode_event(&data)?;
-            Ok(StoredEvent {
-                market: event.market().to_string(),
-                seq: event.seq() as i64,
-                kind: event.name(),
-                signature: sig.signature.clone(),
-                slot: sig.slot as i64,
-                block_time,
-                data,
-            })
-        })
-        .collect()
+        .map(|(event, data)| StoredEvent::new(event, data, sig.signature.clone(), sig.slot as i64, block_time))
+        .collect())
 }
 
 /// The events of each transaction, in the order given, fetched by up to

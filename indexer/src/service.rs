@@ -9,6 +9,8 @@ use std::time::Duration;
 use solex_sdk::rpc::RpcClient;
 use sqlx::PgPool;
 
+use crate::http::App;
+use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::{api, db, ingest};
 
@@ -43,9 +45,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let (client, cache) = redis(redis_url.as_deref()).await?;
-    let app = api::App {
+    let app = App {
         db: pool,
-        hub: client.map(crate::ws::Hub::start),
+        hub: client.map(Hub::start),
         cache,
         metrics: Arc::new(Metrics::default()),
         rpc: Some(Arc::new(RpcClient::new(rpc_url))),
@@ -75,8 +77,8 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: impl Future<Output 
     let mut publisher: Option<tokio::task::JoinHandle<()>> = None;
     let mut writer = db::WriterLock::new(pool.clone());
     let mut standing_by = false;
-    let hub = client.clone().map(crate::ws::Hub::start);
-    let app = api::App { db: api_pool, hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
+    let hub = client.clone().map(Hub::start);
+    let app = App { db: api_pool, hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
     let server = tokio::spawn(api::serve(config.api_addr, app));
     let wake = Arc::new(tokio::sync::Notify::new());
     let (_stop_on_exit, stopped) = tokio::sync::watch::channel(false);

@@ -32,18 +32,15 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use base64::Engine;
 use serde_json::{json, Value};
 use solana_transaction::Transaction;
-use solex_sdk::accounts::decode;
-use solex_sdk::flow;
-use solex_sdk::instructions::{self as ix, MarketKeys};
+use solex_sdk::flow::{self, MarketContext, MarketError, OrderOptions};
 use solex_sdk::rpc::{custom_code, RpcClient, RpcError, Status};
 use solex_sdk::submit::Rejected;
-use solex_sdk::{Expiry, Instruction, Market, PlaceOrderArgs, Pubkey};
+use solex_sdk::{instructions as ix, Instruction, Named, PlaceOrderArgs, Pubkey, Side, MAX_BATCH};
 use tokio::sync::Semaphore;
 
-use crate::api::{ApiError, App};
+use crate::http::{ApiError, App};
 
 /// The largest transaction the cluster takes (a UDP packet's payload).
 pub const PACKET_DATA_SIZE: usize = 1232;
@@ -336,24 +333,38 @@ impl Body {
 
     /// An unsigned integer, as a JSON number or a decimal string (u128 ids do not fit a JSON number).
     fn uint<T: FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
-        let bad = || ApiError::bad("invalid_field", format!("{name} must be an unsigned integer"));
-        match &self.0[name] {
-            Value::Null => Ok(None),
-            Value::Number(n) => n.as_u64().and_then(|n| n.to_string().parse().ok()).map(Some).ok_or_else(bad),
-            Value::String(s) => s.parse().map(Some).map_err(|_| bad()),
-            _ => Err(bad()),
-        }
+        flow::json::uint_value(&self.0[name]).map_err(|m| ApiError::bad("invalid_field", format!("{name} {m}")))
     }
 
     fn required_uint<T: FromStr>(&self, name: &str) -> Result<T, ApiError> {
         self.uint(name)?.ok_or_else(|| ApiError::bad("missing_field", format!("{name} is required")))
     }
 
-    fn parsed<T>(&self, name: &str, parse: fn(&str) -> Result<T, String>) -> Result<Option<T>, ApiError> {
+    /// A name of the order vocabulary (`bid`, `post_only`, ...; see `solex::order`).
+    fn named<T: Named>(&self, name: &str) -> Result<Option<T>, ApiError> {
         self.str(name)?
-            .map(|s| parse(s).map_err(|m| ApiError::bad("invalid_field", format!("{name}: {m}"))))
+            .map(|s| T::from_name(s).map_err(|e| ApiError::bad("invalid_field", format!("{name}: {e}"))))
             .transpose()
     }
+
+    /// The order's optional fields (`type`, `client_id`, `max_quote`, `self_trade`,
+    /// `expire_slot`, `max_fills`), read as the CLI reads its flags; null is absent.
+    fn order_options(&self) -> Result<OrderOptions, ApiError> {
+        serde_path_to_error::deserialize(&flow::json::without_nulls(&self.0))
+            .map_err(|e| ApiError::bad("invalid_field", format!("{}: {}", e.path(), e.inner())))
+    }
+}
+
+/// The program's arguments for a `/tx/place` body (`side`, `price`, `qty` and the
+/// optional fields), with the defaults every front end applies (`OrderOptions`).
+pub fn place_args(body: &Value) -> Result<PlaceOrderArgs, ApiError> {
+    let b = match body {
+        Value::Object(_) => Body(body.clone()),
+        _ => return Err(ApiError::bad("invalid_body", "the body must be a JSON object")),
+    };
+    let side: Side = b.named("side")?.ok_or_else(|| ApiError::bad("missing_field", "side is required"))?;
+    let (price, qty) = (b.required_uint("price")?, b.required_uint("qty")?);
+    Ok(b.order_options()?.args(side, price, qty))
 }
 
 // ---- the chain --------------------------------------------------------------------
@@ -377,76 +388,27 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::unavailable("chain unavailable"))
 }
 
-/// What a builder needs from the chain: the market's accounts, its mints' token
-/// programs, and a recent blockhash.
+/// What a builder needs from the chain: the market (its accounts and its mints'
+/// token programs) and a recent blockhash.
 struct Chain {
-    keys: MarketKeys,
-    base_program: Pubkey,
-    quote_program: Pubkey,
+    market: MarketContext,
     blockhash: solana_hash::Hash,
 }
 
-/// An account's owner and at most `len` bytes of its data (getAccountInfo with a
-/// data slice: whatever the account's size, no more than `len` bytes cross the wire).
-fn account_prefix(rpc: &RpcClient, key: &Pubkey, len: usize) -> Result<Option<(Pubkey, Vec<u8>)>, RpcError> {
-    let v = rpc.call(
-        "getAccountInfo",
-        json!([key.to_string(), {"encoding": "base64", "commitment": rpc.commitment,
-            "dataSlice": {"offset": 0, "length": len}}]),
-    )?;
-    let value = &v["value"];
-    if value.is_null() {
-        return Ok(None);
+fn market_error(e: MarketError) -> ApiError {
+    match e {
+        e @ MarketError::NotAMarket(..) => ApiError::not_found("unknown_market", e.to_string()),
+        MarketError::NoMint(_) => ApiError::unavailable("the market's mint was not found"),
+        MarketError::Rpc(e) => chain_error(e),
     }
-    let owner = value["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok()).unwrap_or_default();
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(value["data"][0].as_str().unwrap_or_default())
-        .map_err(|e| RpcError::Transport(e.to_string()))?;
-    Ok(Some((owner, data)))
 }
 
-/// The owners of `keys` (no data: a zero-length slice), None where an account is missing.
-fn owners(rpc: &RpcClient, keys: &[Pubkey]) -> Result<Vec<Option<Pubkey>>, RpcError> {
-    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-    let v = rpc.call(
-        "getMultipleAccounts",
-        json!([keys, {"encoding": "base64", "commitment": rpc.commitment, "dataSlice": {"offset": 0, "length": 0}}]),
-    )?;
-    let values = v["value"].as_array().ok_or_else(|| RpcError::Transport("getMultipleAccounts: no value".into()))?;
-    Ok(values.iter().map(|a| a["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok())).collect())
-}
-
-/// Reads the market (bounded: one byte more than a market account, to see a bigger
-/// one), refusing anything that is not a Solex market, then its mints' owners and a
-/// blockhash.
+/// Reads the market (bounded; anything that is not a Solex market is refused, see
+/// `MarketContext::load`) and a blockhash.
 async fn chain(rpc: Arc<RpcClient>, market: Pubkey) -> Result<Chain, ApiError> {
     blocking(move || -> Result<Chain, ApiError> {
-        let not_market =
-            |why: &str| ApiError::not_found("unknown_market", format!("{market} is not a Solex market{why}"));
-        let (owner, data) =
-            account_prefix(&rpc, &market, Market::LEN + 1).map_err(chain_error)?.ok_or_else(|| not_market(""))?;
-        if owner != solex::ID {
-            return Err(not_market(&format!(" (owned by {owner})")));
-        }
-        if data.len() != Market::LEN {
-            return Err(not_market(" (not a market account: wrong size)"));
-        }
-        let m: Market = decode(&data).map_err(|_| not_market(" (not a market account)"))?;
-        let programs = owners(&rpc, &[m.base_mint, m.quote_mint]).map_err(chain_error)?;
-        let program = |i: usize| -> Result<Pubkey, ApiError> {
-            programs
-                .get(i)
-                .copied()
-                .flatten()
-                .filter(|p| *p == TOKEN_PROGRAM || *p == TOKEN_2022_PROGRAM)
-                .ok_or_else(|| ApiError::unavailable("the market's mint was not found"))
-        };
-        Ok(Chain {
-            keys: MarketKeys::from_market(market, &m),
-            base_program: program(0)?,
-            quote_program: program(1)?,
-            blockhash: rpc.latest_blockhash().map_err(chain_error)?,
-        })
+        let market = MarketContext::load(&rpc, market).map_err(market_error)?;
+        Ok(Chain { market, blockhash: rpc.latest_blockhash().map_err(chain_error)? })
     })
     .await?
 }
@@ -476,41 +438,15 @@ async fn build(
 }
 
 pub async fn place(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
-    build(app, guard, bytes, |b, owner, c| {
-        let side =
-            b.parsed("side", flow::parse_side)?.ok_or_else(|| ApiError::bad("missing_field", "side is required"))?;
-        let mut args = PlaceOrderArgs::limit(
-            side,
-            b.required_uint("price")?,
-            b.required_uint("qty")?,
-            b.uint("client_id")?.unwrap_or(0),
-        );
-        if let Some(t) = b.parsed("type", flow::parse_order_type)? {
-            args.order_type = t;
-        }
-        if let Some(m) = b.parsed("self_trade", flow::parse_self_trade)? {
-            args.self_trade = m;
-        }
-        if let Some(q) = b.uint("max_quote")? {
-            args.max_quote_atoms = q;
-        }
-        if let Some(slot) = b.uint("expire_slot")? {
-            args.expiry = Expiry::Slot(slot);
-        }
-        if let Some(n) = b.uint("max_fills")? {
-            args.max_fills = n;
-        }
-        Ok(vec![ix::place_order(*owner, &c.keys, args)])
-    })
-    .await
+    build(app, guard, bytes, |b, owner, c| Ok(vec![ix::place_order(*owner, &c.market.keys, place_args(&b.0)?)])).await
 }
 
 pub async fn cancel(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
     build(app, guard, bytes, |b, owner, c| {
-        let side = b.parsed("side", flow::parse_side)?;
+        let (side, keys) = (b.named::<Side>("side")?, &c.market.keys);
         match (b.uint::<u128>("order_id")?, side, b.uint::<u64>("client_id")?) {
-            (Some(id), Some(side), _) => Ok(vec![ix::cancel_order(*owner, &c.keys, side, id)]),
-            (None, _, Some(cid)) => Ok(vec![ix::cancel_by_client_id(*owner, *owner, &c.keys, cid)]),
+            (Some(id), Some(side), _) => Ok(vec![ix::cancel_order(*owner, keys, side, id)]),
+            (None, _, Some(cid)) => Ok(vec![ix::cancel_by_client_id(*owner, *owner, keys, cid)]),
             _ => Err(ApiError::bad("missing_field", "name the order: order_id with side, or client_id")),
         }
     })
@@ -519,20 +455,21 @@ pub async fn cancel(State(app): State<App>, Extension(guard): Extension<Arc<Guar
 
 pub async fn cancel_all(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
     build(app, guard, bytes, |b, owner, c| {
-        let side = b.parsed("side", flow::parse_side)?;
-        Ok(vec![ix::cancel_all(*owner, *owner, &c.keys, side, solex::matching::MAX_BATCH)])
+        let side = b.named::<Side>("side")?;
+        Ok(vec![ix::cancel_all(*owner, *owner, &c.market.keys, side, MAX_BATCH)])
     })
     .await
 }
 
 fn funds(deposit: bool, b: &Body, owner: &Pubkey, c: &Chain) -> Result<Vec<Instruction>, ApiError> {
-    let (mint, program) = match b.str("asset")? {
-        Some("base") => (c.keys.base_mint, c.base_program),
-        Some("quote") => (c.keys.quote_mint, c.quote_program),
+    let base = match b.str("asset")? {
+        Some("base") => true,
+        Some("quote") => false,
         _ => return Err(ApiError::bad("invalid_field", "asset must be base or quote")),
     };
     let amount = b.required_uint("amount")?;
-    Ok(flow::move_funds(deposit, owner, &c.keys, mint, program, b.address("token_account")?, amount))
+    let (mint, program) = c.market.asset(base).map_err(market_error)?;
+    Ok(flow::move_funds(deposit, owner, &c.market.keys, mint, program, b.address("token_account")?, amount))
 }
 
 pub async fn deposit(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
@@ -544,7 +481,11 @@ pub async fn withdraw(State(app): State<App>, Extension(guard): Extension<Arc<Gu
 }
 
 pub async fn settle(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
-    build(app, guard, bytes, |_, owner, c| Ok(flow::settle(owner, &c.keys, c.base_program, c.quote_program))).await
+    build(app, guard, bytes, |_, owner, c| {
+        let (base_program, quote_program) = c.market.token_programs().map_err(market_error)?;
+        Ok(flow::settle(owner, &c.market.keys, base_program, quote_program))
+    })
+    .await
 }
 
 // ---- the relay --------------------------------------------------------------------
@@ -731,6 +672,7 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use solex_sdk::instructions::MarketKeys;
 
     #[test]
     fn a_bucket_refuses_past_its_burst_and_refills_at_its_rate() {

@@ -15,101 +15,30 @@
 //! 15 s, and a client that does not keep up (its outgoing queue fills) is dropped
 //! rather than slowing anyone else down.
 //!
-//! One Redis connection per server (the `Hub`) receives every channel and fans
-//! each message out to the clients subscribed to it, rendered once.
+//! One Redis connection per server (`hub::Hub`) receives every channel and fans
+//! each message out to the clients subscribed to it, as the bytes the publisher
+//! rendered once.
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use solex_sdk::Pubkey;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api::App;
+use crate::channel::{Channel, Kind};
+use crate::http::{market_exists, App};
+use crate::hub::{Hub, Update, CLIENT_QUEUE};
 use crate::live;
 
-/// Messages queued for one client before it counts as too slow.
-pub const CLIENT_QUEUE: usize = 1024;
 /// Channels one connection may subscribe to at once: each costs a forwarding task
 /// and a broadcast receiver, so a single socket must not hold unboundedly many.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
 const HEARTBEAT: Duration = Duration::from_secs(15);
-
-const MARKET_CHANNELS: &[&str] = &["events", "book", "trades", "candles"];
-const TRADER_CHANNELS: &[&str] = &["orders", "fills", "balances"];
-
-/// One live message, rendered once for every client of its channel.
-#[derive(Debug)]
-pub struct Update {
-    /// The market sequence number it carries, if any (book diffs are filtered by it).
-    pub seq: Option<i64>,
-    /// Shared bytes: every client's copy is a reference count, not a new string.
-    pub text: Utf8Bytes,
-}
-
-/// Fans Redis pub/sub messages out to WebSocket clients: one pattern subscription
-/// for the server, one broadcast channel per subscribed channel name.
-#[derive(Default)]
-pub struct Hub {
-    channels: Mutex<HashMap<String, broadcast::Sender<Arc<Update>>>>,
-}
-
-impl Hub {
-    /// Starts the hub's Redis reader (it reconnects with backoff on its own).
-    pub fn start(client: redis::Client) -> Arc<Hub> {
-        let hub = Arc::new(Hub::default());
-        tokio::spawn(hub.clone().run(client));
-        hub
-    }
-
-    async fn run(self: Arc<Self>, client: redis::Client) {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match client.get_async_pubsub().await {
-                Ok(mut pubsub) => match pubsub.psubscribe(live::redis_channel("*")).await {
-                    Ok(()) => {
-                        backoff = Duration::from_millis(100);
-                        let mut messages = pubsub.on_message();
-                        while let Some(msg) = messages.next().await {
-                            self.dispatch(msg.get_channel_name(), msg.get_payload::<String>().unwrap_or_default());
-                        }
-                        tracing::warn!("live feed connection to Redis lost; reconnecting");
-                    }
-                    Err(e) => tracing::warn!(error = %e, "PSUBSCRIBE failed"),
-                },
-                Err(e) => tracing::warn!(error = %e, "live feed: Redis unreachable"),
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-        }
-    }
-
-    fn dispatch(&self, redis_channel: &str, payload: String) {
-        let Some(channel) = redis_channel.strip_prefix("solex:") else { return };
-        let channels = self.channels.lock().expect("hub lock");
-        let Some(tx) = channels.get(channel) else { return };
-        let data: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
-        let kind = if data["reset"] == true { "reset" } else { "update" };
-        let text = json!({"channel": channel, "type": kind, "data": data}).to_string();
-        let _ = tx.send(Arc::new(Update { seq: data["seq"].as_i64(), text: Utf8Bytes::from(text) }));
-    }
-
-    pub fn subscribe(&self, channel: &str) -> broadcast::Receiver<Arc<Update>> {
-        let mut channels = self.channels.lock().expect("hub lock");
-        channels.entry(channel.to_string()).or_insert_with(|| broadcast::channel(CLIENT_QUEUE).0).subscribe()
-    }
-
-    /// Forgets channels nobody listens to any more.
-    fn prune(&self) {
-        self.channels.lock().expect("hub lock").retain(|_, tx| tx.receiver_count() > 0);
-    }
-}
 
 pub async fn handler(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
     ws.on_upgrade(move |socket| client(socket, app))
@@ -124,16 +53,8 @@ fn error(code: &str, message: &str) -> Message {
 }
 
 /// A subscription refused, naming its channel.
-fn refused(channel: &str, code: &str, message: &str) -> Message {
+fn refused(channel: &Channel, code: &str, message: &str) -> Message {
     text(json!({"op": "error", "channel": channel, "code": code, "message": message}))
-}
-
-/// A valid channel name, normalised (`kind:<base58 address>`).
-fn parse_channel(channel: &str) -> Option<String> {
-    let (kind, key) = channel.split_once(':')?;
-    let known = MARKET_CHANNELS.contains(&kind) || TRADER_CHANNELS.contains(&kind);
-    let key = Pubkey::from_str(key).ok()?;
-    known.then(|| format!("{kind}:{key}"))
 }
 
 /// Copies one channel's updates (those after `floor`) into the client's queue; a
@@ -173,15 +94,14 @@ fn forward(
 async fn open(
     app: &App,
     hub: &Hub,
-    channel: &str,
+    channel: &Channel,
     out: &mpsc::Sender<Message>,
     kick: &mpsc::Sender<()>,
 ) -> Result<tokio::task::JoinHandle<()>, Message> {
-    let (kind, key) = channel.split_once(':').expect("a parsed channel");
-    if MARKET_CHANNELS.contains(&kind) {
-        let known = crate::api::market_exists(&app.db, key)
-            .await
-            .map_err(|_| refused(channel, "unavailable", "database unavailable"))?;
+    let key = channel.key();
+    if channel.kind().is_market() {
+        let known =
+            market_exists(&app.db, key).await.map_err(|_| refused(channel, "unavailable", "database unavailable"))?;
         if !known {
             return Err(refused(channel, "unknown_market", &format!("no market {key}")));
         }
@@ -190,10 +110,9 @@ async fn open(
     let rx = hub.subscribe(channel);
     let mut first = vec![text(json!({"op": "subscribed", "channel": channel}))];
     let mut floor = None;
-    if let Some(market) = channel.strip_prefix("book:") {
-        let (book, _) = live::book(&app.db, app.cache.as_ref(), market)
-            .await
-            .map_err(|_| error("unavailable", "book unavailable"))?;
+    if channel.kind() == Kind::Book {
+        let (book, _) =
+            live::book(&app.db, app.cache.as_ref(), key).await.map_err(|_| error("unavailable", "book unavailable"))?;
         floor = Some(book.seq);
         first.push(text(json!({"channel": channel, "type": "snapshot", "data": book})));
     }
@@ -221,7 +140,7 @@ async fn client(socket: WebSocket, app: App) {
             }
         }
     });
-    let mut subscriptions: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut subscriptions: HashMap<Channel, tokio::task::JoinHandle<()>> = HashMap::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut too_slow = false;
     loop {
@@ -230,11 +149,10 @@ async fn client(socket: WebSocket, app: App) {
                 Some(Ok(Message::Text(t))) => {
                     let req: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
                     let (op, channel) = (req["op"].as_str().unwrap_or(""), req["channel"].as_str().unwrap_or(""));
-                    match (op, parse_channel(channel)) {
-                        ("subscribe" | "unsubscribe", None) => vec![error(
-                            "invalid_channel",
-                            "channels are events|book|trades|candles:<market> or orders|fills|balances:<owner>",
-                        )],
+                    match (op, channel.parse::<Channel>().ok()) {
+                        ("subscribe" | "unsubscribe", None) => {
+                            vec![error("invalid_channel", &format!("channels are {}", Channel::grammar()))]
+                        }
                         ("subscribe", Some(ch)) if subscriptions.len() >= MAX_SUBSCRIPTIONS
                             && !subscriptions.contains_key(&ch) => vec![refused(
                             &ch,

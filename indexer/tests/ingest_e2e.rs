@@ -3,6 +3,8 @@
 //! indexer stops half-way and resumes, and a replay changes nothing.
 use std::sync::Arc;
 
+use solex_indexer::channel::{Channel, Kind};
+use solex_indexer::live::Frame;
 use solex_indexer::{db, ingest};
 use solex_sdk::events::decode_event;
 use solex_sdk::instructions as ix;
@@ -65,7 +67,8 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     solex_indexer::live::prepare(&client).await.unwrap();
     tokio::spawn(solex_indexer::live::run_publisher(client.clone()));
     let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub.subscribe(solex_indexer::live::redis_channel(&format!("events:{}", markets[0].0))).await.unwrap();
+    let events = Channel::new(Kind::Events, markets[0].0.to_string());
+    pubsub.subscribe(events.redis_name()).await.unwrap();
 
     // The indexer stops after 5 transactions (as if killed), then resumes.
     let first = ingest::backfill(rpc.clone(), &pool, solex::ID, Some(5), Some(&mut redis)).await.unwrap();
@@ -83,8 +86,12 @@ async fn event_log_is_complete_idempotent_and_resumable() {
             .await
             .expect("a message within 10 s")
             .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&msg.get_payload::<String>().unwrap()).unwrap();
-        seen.push(v["seq"].as_i64().unwrap());
+        // A frame: no sequence header (only book diffs have one), then the client's message.
+        let (header, text) = Frame::parse(msg.get_payload_bytes()).expect("a frame");
+        assert_eq!(header, None);
+        let v: serde_json::Value = serde_json::from_slice(text).unwrap();
+        assert_eq!((&v["channel"], &v["type"]), (&serde_json::json!(events.to_string()), &serde_json::json!("update")));
+        seen.push(v["data"]["seq"].as_i64().unwrap());
     }
     assert_eq!(seen, (1..=markets[0].1 as i64).collect::<Vec<_>>());
 

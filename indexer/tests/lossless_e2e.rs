@@ -3,7 +3,8 @@
 //! events fed straight into the derivation over a real PostgreSQL, once from a real
 //! validator through `solex-indexer run`.
 use serde_json::{json, Value};
-use solex_indexer::db::{self, Numeric};
+use solex_indexer::db;
+use solex_indexer::numeric::Numeric;
 use solex_sdk::event_types::*;
 use solex_sdk::{order_id, OrderType, PlaceOrderArgs, Pubkey, QueueEventKind, Side};
 use support::{get, market_created, random_key, stored_event};
@@ -49,7 +50,13 @@ async fn u64_values_above_i64_max_are_derived_and_served_exactly() {
     let created = MarketCreated { base_lot_size: LOT, quote_tick_size: 1, ..market_created(market) };
     let [(maker, maker_owner), (taker, taker_owner)] = [(); 2].map(|_| (random_key(), random_key()));
     let trader = |seq, trader, owner| TraderCreated { market, seq, trader, owner, max_orders: 8 };
-    let deposit = |seq, trader, mint, amount| Deposited { market, seq, trader, mint, amount, available: amount };
+    let deposit = |seq, trader, mint, amount, balances| Deposited { market, seq, trader, mint, amount, balances };
+    let held = |base_available, base_locked, quote_available| Balances {
+        base_available,
+        base_locked,
+        quote_available,
+        quote_locked: 0,
+    };
     let ask_id = order_id(PRICE, 1);
     // A resting ask of one lot at PRICE, then an IOC bid limited at u64::MAX that takes it.
     let ask = OrderPlaced {
@@ -69,6 +76,7 @@ async fn u64_values_above_i64_max_are_derived_and_served_exactly() {
         locked: LOT,
         fills: vec![],
         reduced: vec![],
+        balances: held(0, LOT, 0),
     };
     let bid = OrderPlaced {
         seq: 7,
@@ -81,18 +89,40 @@ async fn u64_values_above_i64_max_are_derived_and_served_exactly() {
         filled_quote: PRICE,
         rested_lots: 0,
         locked: 0,
-        fills: vec![Fill { fill_seq: 0, maker, maker_order_id: ask_id, price: PRICE, qty_lots: 1, maker_fee: 0 }],
+        fills: vec![Fill {
+            fill_seq: 0,
+            maker,
+            maker_order_id: ask_id,
+            price: PRICE,
+            qty_lots: 1,
+            base_atoms: LOT,
+            quote_atoms: PRICE,
+            maker_fee: 0,
+            remaining_lots: 0,
+        }],
+        balances: held(LOT, 0, u64::MAX - PRICE),
         ..ask.clone()
     };
-    let settled =
-        Settled { fill_seq: 0, maker, order_id: ask_id, kind: QueueEventKind::Fill, qty_lots: 1, unlocked: 0 };
+    let settled = Settled {
+        fill_seq: 0,
+        maker,
+        order_id: ask_id,
+        kind: QueueEventKind::Fill,
+        side: Side::Ask,
+        qty_lots: 1,
+        base_atoms: LOT,
+        quote_atoms: PRICE,
+        maker_fee: 0,
+        unlocked: 0,
+        balances: held(0, 0, PRICE),
+    };
     let consumed = FillsConsumed { market, seq: 8, settled: vec![settled] };
     let opening = vec![
         stored_event(&created, 1),
         stored_event(&trader(2, maker, maker_owner), 2),
         stored_event(&trader(3, taker, taker_owner), 3),
-        stored_event(&deposit(4, maker, created.base_mint, LOT), 4),
-        stored_event(&deposit(5, taker, created.quote_mint, u64::MAX), 5),
+        stored_event(&deposit(4, maker, created.base_mint, LOT, held(LOT, 0, 0)), 4),
+        stored_event(&deposit(5, taker, created.quote_mint, u64::MAX, held(0, 0, u64::MAX)), 5),
         stored_event(&ask, 6),
     ];
     assert_eq!(db::store(&pool, &opening, None).await.expect("derived, not refused").len(), 6);

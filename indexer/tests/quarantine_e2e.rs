@@ -6,7 +6,8 @@
 //! with the failure injected by deleting a derived row the next event needs.
 use serde_json::json;
 use solex_indexer::db;
-use solex_sdk::event_types::{Deposited, TraderCreated};
+use solex_indexer::stored::StoredEvent;
+use solex_sdk::event_types::{Balances, Deposited, TraderCreated};
 use solex_sdk::Pubkey;
 use support::{get, market_created, random_key, stored_event};
 
@@ -26,15 +27,16 @@ impl Market {
     }
 
     /// seq 1 creates the market, seq 2 the trader.
-    fn opening(&self) -> Vec<db::StoredEvent> {
+    fn opening(&self) -> Vec<StoredEvent> {
         let created = solex_sdk::event_types::MarketCreated { quote_mint: self.quote_mint, ..market_created(self.key) };
         let trader = TraderCreated { market: self.key, seq: 2, trader: self.trader, owner: self.owner, max_orders: 8 };
         vec![stored_event(&created, 1), stored_event(&trader, 2)]
     }
 
     /// A quote deposit at `seq` leaving `available`.
-    fn deposit(&self, seq: u64, available: u64) -> db::StoredEvent {
-        let d = Deposited { market: self.key, seq, trader: self.trader, mint: self.quote_mint, amount: 1, available };
+    fn deposit(&self, seq: u64, available: u64) -> StoredEvent {
+        let balances = Balances { quote_available: available, ..Default::default() };
+        let d = Deposited { market: self.key, seq, trader: self.trader, mint: self.quote_mint, amount: 1, balances };
         stored_event(&d, seq as i64)
     }
 }
@@ -54,7 +56,7 @@ async fn quote_available(pool: &sqlx::PgPool, m: &Market) -> Option<u64> {
 async fn an_event_that_cannot_be_derived_quarantines_only_its_market() {
     let (test_db, pool) = support::migrated_db().await;
     let (a, b) = (Market::new(), Market::new());
-    let first: Vec<db::StoredEvent> = [a.opening(), b.opening(), vec![a.deposit(3, 10), b.deposit(3, 10)]].concat();
+    let first: Vec<StoredEvent> = [a.opening(), b.opening(), vec![a.deposit(3, 10), b.deposit(3, 10)]].concat();
     assert_eq!(db::store(&pool, &first, None).await.unwrap().len(), 6);
 
     // A's trader row goes missing from the index, so A's next deposit cannot be derived.
@@ -135,6 +137,7 @@ async fn a_rebuild_quarantines_the_same_event_again_and_derives_the_rest() {
             qty_lots: 1,
             unlocked: 10,
         }],
+        balances: Balances { quote_available: 10, ..Default::default() },
     };
     let events = [a.opening(), b.opening(), vec![stored_event(&phantom, 3), a.deposit(4, 5), b.deposit(3, 7)]].concat();
     assert_eq!(db::store(&pool, &events, None).await.unwrap().len(), 7);

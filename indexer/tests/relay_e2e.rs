@@ -369,7 +369,8 @@ fn market_bytes(m: &Market) -> Vec<u8> {
 async fn builders_refuse_an_account_that_is_not_a_solex_market_without_downloading_it() {
     let api = Api::start(&[]).await;
     let (base_mint, quote_mint) = (Pubkey::new_unique(), Pubkey::new_unique());
-    let mut m = solex_sdk::accounts::market_terms(1000, 10, 0, 5);
+    let mut m: Market = anchor_lang::__private::bytemuck::Zeroable::zeroed();
+    (m.base_lot_size, m.quote_tick_size, m.taker_fee_bps) = (1000, 10, 5);
     (m.base_mint, m.quote_mint) = (base_mint, quote_mint);
     let good = market_bytes(&m);
     assert_eq!(good.len(), Market::LEN);

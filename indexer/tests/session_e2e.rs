@@ -135,7 +135,7 @@ async fn the_api_equals_the_chain_field_by_field() {
                 .map(|slot| {
                     let id = order_id(slot.price, slot.seq);
                     let (side, o) = resting.iter().find(|(_, o)| o.id() == id).expect("a slot's order is on the book");
-                    (id.to_string(), if *side == Side::Bid { "bid" } else { "ask" }.to_string(), o.qty_lots)
+                    (id.to_string(), side.as_str().to_string(), o.qty_lots)
                 })
                 .collect();
             assert_eq!(api, on_chain, "open orders of {}", w.pubkey());
@@ -154,8 +154,8 @@ async fn the_api_equals_the_chain_field_by_field() {
                 if let SolexEvent::OrderPlaced(o) = e {
                     let time = chain.transaction(&l.signature).unwrap()["blockTime"].as_i64().unwrap();
                     for f in &o.fills {
-                        let side = if o.side == Side::Bid { "bid" } else { "ask" };
-                        fills.push((f.fill_seq, f.price, f.qty_lots, f.maker_fee, side.to_string(), f.maker, time));
+                        let side = o.side.as_str().to_string();
+                        fills.push((f.fill_seq, f.price, f.qty_lots, f.maker_fee, side, f.maker, time));
                     }
                 }
             }
@@ -287,19 +287,15 @@ async fn the_api_equals_the_chain_field_by_field() {
         trader: a_trader,
         mint: keys.quote_mint,
         amount: 5,
-        available: t.quote_available + 5,
+        balances: solex_sdk::event_types::Balances {
+            quote_available: t.quote_available + 5,
+            ..solex_sdk::event_types::Balances::of(&t)
+        },
     };
     let data = [anchor_lang::event::EVENT_IX_TAG_LE, &anchor_lang::Event::data(&forked)].concat();
     let signature = solex_tests::Keypair::new().sign_message(b"a fork").to_string();
-    let stored = db::StoredEvent {
-        market: m1.clone(),
-        seq: last_seq + 1,
-        kind: "Deposited",
-        signature,
-        slot: first_slot,
-        block_time: None,
-        data,
-    };
+    let stored = solex_indexer::stored::StoredEvent::decode(data, signature, first_slot, None).unwrap();
+    assert_eq!((&stored.market, stored.seq, stored.kind), (&m1, last_seq + 1, "Deposited"));
     assert_eq!(db::store(&pool, &[stored], None).await.unwrap().len(), 1);
     let start = std::time::Instant::now();
     loop {

@@ -193,7 +193,7 @@ async fn the_page_shows_the_live_exchange_and_trades_with_a_wallet() {
 
     // A post-only bid that would cross is refused on chain; the page says why and nothing changes.
     let before = chain().account_data(&solex_sdk::pda::trader(&market, &b.pubkey())).unwrap();
-    let (state, code, text) = submit(&mut page, "post-only", 100, 1, 43, "buy").await;
+    let (state, code, text) = submit(&mut page, "post_only", 100, 1, 43, "buy").await;
     assert_eq!((state.as_str(), code.as_str()), ("error", "WouldCross"), "{text}");
     assert!(text.contains("WouldCross"), "{text}");
     assert_eq!(chain().account_data(&solex_sdk::pda::trader(&market, &b.pubkey())).unwrap(), before);

@@ -209,7 +209,9 @@ const DISCRIMINATORS = {};
 async function discriminator(name) {
   return DISCRIMINATORS[name] ??= (await sha256(utf8(`global:${name}`))).slice(0, 8);
 }
-const ORDER_TYPES = ['limit', 'post-only', 'post-only-slide', 'ioc', 'fok', 'market'];
+// The program's order vocabulary (solex::order's name tables), in its wire order:
+// a name's index is the value's byte in the instruction. A test keeps them equal.
+const ORDER_TYPES = ['limit', 'post_only', 'post_only_slide', 'ioc', 'fok', 'market'];
 const SIDES = ['bid', 'ask'];
 // Most lamports of priority fee the page lets a transaction pay (0.001 SOL).
 const MAX_PRIORITY_FEE_LAMPORTS = 1_000_000n;

@@ -49,23 +49,6 @@ pub fn decode_trader(data: &[u8]) -> Result<(solex::state::Trader, Vec<solex::st
     Ok((trader, slots))
 }
 
-/// A market's trading terms as the program's own `Market`, so off-chain code (the
-/// indexer replaying balances) computes locks, notionals and fees with the program's
-/// arithmetic rather than a copy of it.
-pub fn market_terms(
-    base_lot_size: u64,
-    quote_tick_size: u64,
-    maker_fee_bps: i16,
-    taker_fee_bps: i16,
-) -> solex::state::Market {
-    let mut m: solex::state::Market = bytemuck::Zeroable::zeroed();
-    m.base_lot_size = base_lot_size;
-    m.quote_tick_size = quote_tick_size;
-    m.maker_fee_bps = maker_fee_bps;
-    m.taker_fee_bps = taker_fee_bps;
-    m
-}
-
 /// One book side by price level, best first: `[price, total lots]`, at most `depth` levels.
 pub fn book_levels(side: &solex::state::BookSide, depth: usize) -> Vec<[u64; 2]> {
     let mut out: Vec<[u64; 2]> = Vec::new();

@@ -55,6 +55,33 @@ solex_events!(
     DelegateSet,
 );
 
+impl SolexEvent {
+    /// The balances the event carries, per trader account, in order: every event
+    /// that moves funds carries each touched trader's balances after it. A maker may
+    /// appear several times in a `FillsConsumed`; its last entry is its state after
+    /// the event.
+    pub fn balances(&self) -> Vec<(Pubkey, Balances)> {
+        match self {
+            Self::Deposited(e) => vec![(e.trader, e.balances)],
+            Self::Withdrawn(e) => vec![(e.trader, e.balances)],
+            Self::OrderPlaced(e) => vec![(e.trader, e.balances)],
+            Self::OrdersCancelled(e) => vec![(e.trader, e.balances)],
+            Self::FundsSettled(e) => vec![(e.trader, e.balances)],
+            Self::FillsConsumed(e) => e.settled.iter().map(|s| (s.maker, s.balances)).collect(),
+            // No balance changes: a new account holds nothing, pruned orders unlock at
+            // consume_events.
+            Self::MarketCreated(_)
+            | Self::TraderCreated(_)
+            | Self::OrdersPruned(_)
+            | Self::FeesSwept(_)
+            | Self::TraderClosed(_)
+            | Self::MarketClosed(_)
+            | Self::MarketStatusChanged(_)
+            | Self::DelegateSet(_) => vec![],
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventDecodeError {
     #[error("not an event instruction")]

@@ -1,49 +1,215 @@
 //! The instructions of a wallet's order flow, composed once for every front end
-//! (the CLI, the transaction API): order-type names, associated token accounts,
-//! deposits, withdrawals and settlement, and unsigned transactions for a wallet.
+//! (the CLI, the transaction API): the place-order request and its defaults, the
+//! market context, associated token accounts, deposits, withdrawals and
+//! settlement, and unsigned transactions for a wallet.
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
+use anchor_spl::{token, token_2022};
 use base64::Engine;
 use solana_transaction::Transaction;
 
+use crate::accounts::decode;
 use crate::instructions::{self as ix, MarketKeys};
-use crate::{OrderType, SelfTradeMode, Side};
+use crate::rpc::{RpcClient, RpcError};
+use crate::{Expiry, Market, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
 
-/// `bid` or `ask`.
-pub fn parse_side(s: &str) -> Result<Side, String> {
-    match s {
-        "bid" => Ok(Side::Bid),
-        "ask" => Ok(Side::Ask),
-        _ => Err(format!("side must be bid or ask, not {s:?}")),
+// ---- orders -----------------------------------------------------------------------
+
+/// A clap value parser for one of the vocabulary's types: its names (and aliases)
+/// as the possible values, so `--help` lists them and a wrong one is refused by
+/// name.
+#[cfg(feature = "clap")]
+pub fn value_parser<T: solex::order::Named + Send + Sync>() -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(T::ALL.iter().map(|v| PossibleValue::new(v.as_str()).aliases(v.alias())))
+        .map(|name| T::from_name(&name).expect("clap accepts only the table's names"))
+}
+
+/// The optional part of a place-order request, the same for every front end: the
+/// CLI's flags (`--type`, `--client-id`, ...) and the transaction API's JSON fields
+/// (`type`, `client_id`, ...). What a request leaves out takes the defaults of
+/// `PlaceOrderArgs::limit`, the program crate's one set of defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct OrderOptions {
+    /// The order type.
+    #[serde(rename = "type", deserialize_with = "json::named")]
+    #[cfg_attr(feature = "clap", arg(long = "type", value_parser = value_parser::<OrderType>(),
+        default_value_t = OrderOptions::default().order_type))]
+    pub order_type: OrderType,
+    /// Your id for the order (u64), to cancel it by.
+    #[serde(deserialize_with = "json::uint")]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = OrderOptions::default().client_id))]
+    pub client_id: u64,
+    /// Most quote atoms to spend, fees included (bids), or to receive (asks); none: no limit.
+    #[serde(deserialize_with = "json::optional_uint")]
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub max_quote: Option<u64>,
+    /// What happens when the order would trade with one of your own.
+    #[serde(deserialize_with = "json::named")]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = value_parser::<SelfTradeMode>(),
+        default_value_t = OrderOptions::default().self_trade))]
+    pub self_trade: SelfTradeMode,
+    /// Last slot the order is valid in; none: it does not expire.
+    #[serde(deserialize_with = "json::optional_uint")]
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub expire_slot: Option<u64>,
+    /// Most resting orders to match (1..=32).
+    #[serde(deserialize_with = "json::uint")]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = OrderOptions::default().max_fills))]
+    pub max_fills: u8,
+}
+
+impl Default for OrderOptions {
+    /// `PlaceOrderArgs::limit`'s.
+    fn default() -> Self {
+        let d = PlaceOrderArgs::limit(Side::Bid, 0, 0, 0);
+        Self {
+            order_type: d.order_type,
+            client_id: d.client_order_id,
+            max_quote: None,
+            self_trade: d.self_trade,
+            expire_slot: None,
+            max_fills: d.max_fills,
+        }
     }
 }
 
-/// `limit`, `post-only`, `post-only-slide`, `ioc`, `fok` or `market`.
-pub fn parse_order_type(s: &str) -> Result<OrderType, String> {
-    Ok(match s {
-        "limit" => OrderType::Limit,
-        "post-only" => OrderType::PostOnly,
-        "post-only-slide" => OrderType::PostOnlySlide,
-        "ioc" => OrderType::ImmediateOrCancel,
-        "fok" => OrderType::FillOrKill,
-        "market" => OrderType::Market,
-        _ => {
-            return Err(format!("order type must be limit, post-only, post-only-slide, ioc, fok or market, not {s:?}"))
+impl OrderOptions {
+    /// The program's arguments for an order of `qty_lots` at `price` ticks: every
+    /// front end builds its orders with this, so they all mean the same.
+    pub fn args(&self, side: Side, price: u64, qty_lots: u64) -> PlaceOrderArgs {
+        let base = PlaceOrderArgs::limit(side, price, qty_lots, self.client_id);
+        PlaceOrderArgs {
+            order_type: self.order_type,
+            self_trade: self.self_trade,
+            max_quote_atoms: self.max_quote.unwrap_or(base.max_quote_atoms),
+            expiry: self.expire_slot.map_or(base.expiry, Expiry::Slot),
+            max_fills: self.max_fills,
+            ..base
         }
-    })
+    }
 }
 
-/// `cancel-resting`, `cancel-taking`, `decrement-both` or `abort`.
-pub fn parse_self_trade(s: &str) -> Result<SelfTradeMode, String> {
-    Ok(match s {
-        "cancel-resting" => SelfTradeMode::CancelResting,
-        "cancel-taking" => SelfTradeMode::CancelTaking,
-        "decrement-both" => SelfTradeMode::DecrementBoth,
-        "abort" => SelfTradeMode::Abort,
-        _ => {
-            return Err(format!("self-trade must be cancel-resting, cancel-taking, decrement-both or abort, not {s:?}"))
+/// How JSON request fields read: names through the vocabulary's table, unsigned
+/// integers as numbers or decimal strings (a u64 may not survive a JSON number
+/// in every client). A caller that treats null as absent removes null fields first
+/// (`without_nulls`).
+pub mod json {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+    use solex::order::Named;
+
+    /// A name of the vocabulary (or its alias).
+    pub fn named<'de, D: Deserializer<'de>, T: Named>(d: D) -> Result<T, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => T::from_name(&s).map_err(D::Error::custom),
+            _ => Err(D::Error::custom(format!("{} must be a string", T::WHAT))),
         }
-    })
+    }
+
+    /// An unsigned integer: a JSON number or a decimal string.
+    pub fn uint_value<T: std::str::FromStr>(v: &Value) -> Result<Option<T>, String> {
+        let bad = || "must be an unsigned integer".to_string();
+        match v {
+            Value::Null => Ok(None),
+            Value::Number(n) => n.as_u64().and_then(|n| n.to_string().parse().ok()).map(Some).ok_or_else(bad),
+            Value::String(s) => s.parse().map(Some).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn uint<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<T, D::Error> {
+        let v = uint_value(&Value::deserialize(d)?).map_err(D::Error::custom)?;
+        v.ok_or_else(|| D::Error::custom("must be an unsigned integer"))
+    }
+
+    /// A JSON object without its null fields (a null field means the field is absent).
+    pub fn without_nulls(v: &Value) -> Value {
+        match v {
+            Value::Object(o) => {
+                Value::Object(o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// An unsigned integer, or null for none.
+    pub fn optional_uint<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error> {
+        uint_value(&Value::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+// ---- the market -------------------------------------------------------------------
+
+/// Why a market could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    #[error("{0} is not a Solex market{1}")]
+    NotAMarket(Pubkey, String),
+    #[error("the market's mint {0} was not found")]
+    NoMint(Pubkey),
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+}
+
+/// A market as a front end needs it to build transactions: its accounts' keys, the
+/// market account, and its mints' token programs (SPL Token or Token-2022).
+#[derive(Debug, Clone, Copy)]
+pub struct MarketContext {
+    pub keys: MarketKeys,
+    pub market: Market,
+    base_program: Option<Pubkey>,
+    quote_program: Option<Pubkey>,
+}
+
+impl MarketContext {
+    /// Reads the market account (a bounded read: one byte more than a market, so a
+    /// larger account is seen and refused without downloading it), refusing anything
+    /// that is not a Solex market, then both mints' owners in one getMultipleAccounts
+    /// without their data. (Two reads: the mints' addresses are in the market.)
+    pub fn load(rpc: &RpcClient, market: Pubkey) -> Result<Self, MarketError> {
+        let not_market = |why: &str| MarketError::NotAMarket(market, why.into());
+        let account = rpc.account_prefix(&market, Market::LEN + 1)?.ok_or_else(|| not_market(""))?;
+        if account.owner != solex::ID {
+            return Err(not_market(&format!(" (owned by {})", account.owner)));
+        }
+        if account.data.len() != Market::LEN {
+            return Err(not_market(" (not a market account: wrong size)"));
+        }
+        let m: Market = decode(&account.data).map_err(|_| not_market(" (not a market account)"))?;
+        let programs = rpc.owners(&[m.base_mint, m.quote_mint])?;
+        let program = |i: usize| programs.get(i).copied().flatten().filter(|p| *p == token::ID || *p == token_2022::ID);
+        Ok(Self::new(market, m, program(0), program(1)))
+    }
+
+    /// A context from accounts already read (`None`: the mint is missing).
+    pub fn new(market: Pubkey, m: Market, base_program: Option<Pubkey>, quote_program: Option<Pubkey>) -> Self {
+        Self { keys: MarketKeys::from_market(market, &m), market: m, base_program, quote_program }
+    }
+
+    /// The token program of `mint`, the market's base or quote mint.
+    pub fn token_program(&self, mint: &Pubkey) -> Result<Pubkey, MarketError> {
+        let program = if *mint == self.keys.base_mint { self.base_program } else { self.quote_program };
+        program.ok_or(MarketError::NoMint(*mint))
+    }
+
+    /// The base and the quote mint's token programs.
+    pub fn token_programs(&self) -> Result<(Pubkey, Pubkey), MarketError> {
+        Ok((self.token_program(&self.keys.base_mint)?, self.token_program(&self.keys.quote_mint)?))
+    }
+
+    /// The mint and token program of the base (`base`) or the quote token.
+    pub fn asset(&self, base: bool) -> Result<(Pubkey, Pubkey), MarketError> {
+        let mint = if base { self.keys.base_mint } else { self.keys.quote_mint };
+        Ok((mint, self.token_program(&mint)?))
+    }
+
+    pub fn ui_terms(&self) -> UiTerms {
+        UiTerms::of(&self.market)
+    }
 }
 
 /// The owner's associated token account for `mint`.
@@ -213,6 +379,30 @@ mod tests {
         assert!(ui_ticks("100.005", &DEMO).unwrap_err().contains("whole number of ticks"));
         assert_eq!(ui_lots("0.005", &DEMO), Ok(5));
         assert!(ui_lots("0.0005", &DEMO).unwrap_err().contains("whole number of lots"));
+    }
+
+    #[test]
+    fn order_options_read_from_json_with_the_vocabulary_and_its_defaults() {
+        let read = |v: serde_json::Value| serde_json::from_value::<OrderOptions>(json::without_nulls(&v));
+        assert_eq!(read(serde_json::json!({})).unwrap(), OrderOptions::default());
+        assert_eq!(read(serde_json::json!({"type": null, "max_fills": null})).unwrap(), OrderOptions::default());
+        let o = read(
+            serde_json::json!({"type": "post-only", "self_trade": "decrement_both", "client_id": "18446744073709551615",
+            "max_quote": 5, "expire_slot": "9", "max_fills": 3, "market": "ignored"}),
+        )
+        .unwrap();
+        let args = o.args(Side::Ask, 10, 2);
+        assert_eq!(
+            (args.order_type, args.self_trade, args.client_order_id, args.max_quote_atoms, args.expiry, args.max_fills),
+            (OrderType::PostOnly, SelfTradeMode::DecrementBoth, u64::MAX, 5, Expiry::Slot(9), 3)
+        );
+        let err = |v| read(v).unwrap_err().to_string();
+        assert!(err(serde_json::json!({"type": "gtc"})).contains("order type must be limit, post_only"));
+        assert!(err(serde_json::json!({"max_fills": 300})).contains("unsigned integer"));
+        assert!(err(serde_json::json!({"client_id": -1})).contains("unsigned integer"));
+        assert!(err(serde_json::json!({"self_trade": 1})).contains("self-trade mode must be a string"));
+        // Nothing set: the program crate's defaults.
+        assert_eq!(OrderOptions::default().args(Side::Bid, 1, 2), PlaceOrderArgs::limit(Side::Bid, 1, 2, 0));
     }
 
     #[test]

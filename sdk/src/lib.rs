@@ -19,6 +19,7 @@ pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 pub use solex::error::SolexError;
 pub use solex::events as event_types;
+pub use solex::order::{Named, UnknownName, MAX_BATCH};
 pub use solex::state::{
     order_id, order_id_parts, BookSide, Expiry, FillQueue, Market, OrderSlot, QueueEvent, QueueEventKind, RestingOrder,
     Side, Trader, BOOK_CAPACITY, FILL_QUEUE_CAPACITY,

@@ -154,6 +154,33 @@ impl RpcClient {
         Self::decode_account(&v["value"]).map(Some)
     }
 
+    /// An account's owner and at most `len` bytes of its data (getAccountInfo with a
+    /// data slice: whatever the account's size, no more than `len` bytes cross the wire).
+    pub fn account_prefix(&self, key: &Pubkey, len: usize) -> Result<Option<RpcAccount>, RpcError> {
+        let v = self.call(
+            "getAccountInfo",
+            json!([key.to_string(), {"encoding": "base64", "commitment": self.commitment,
+                "dataSlice": {"offset": 0, "length": len}}]),
+        )?;
+        if v["value"].is_null() {
+            return Ok(None);
+        }
+        Self::decode_account(&v["value"]).map(Some)
+    }
+
+    /// The owners of `keys`, read without their data (a zero-length slice), in one
+    /// getMultipleAccounts; None where an account is missing.
+    pub fn owners(&self, keys: &[Pubkey]) -> Result<Vec<Option<Pubkey>>, RpcError> {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let v = self.call(
+            "getMultipleAccounts",
+            json!([keys, {"encoding": "base64", "commitment": self.commitment, "dataSlice": {"offset": 0, "length": 0}}]),
+        )?;
+        let values =
+            v["value"].as_array().ok_or_else(|| RpcError::Transport("getMultipleAccounts: no value".into()))?;
+        Ok(values.iter().map(|a| a["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok())).collect())
+    }
+
     /// Several accounts read at one slot (so they are consistent with each other),
     /// and that slot.
     pub fn multiple_accounts(&self, keys: &[Pubkey]) -> Result<(u64, Vec<Option<RpcAccount>>), RpcError> {
@@ -301,12 +328,18 @@ impl RpcClient {
 /// The program's events in a transaction returned by `RpcClient::transaction`,
 /// taken from its inner instructions (the program's `emit_cpi!` self-invocations).
 pub fn transaction_events(details: &Value) -> Vec<crate::events::SolexEvent> {
-    transaction_event_data(details).iter().filter_map(|data| crate::events::decode_event(data).ok()).collect()
+    transaction_decoded_events(details).into_iter().map(|(event, _)| event).collect()
 }
 
 /// The raw data of the program's event self-invocations in a transaction, in order
 /// (what `decode_event` reads); other inner instructions are left out.
 pub fn transaction_event_data(details: &Value) -> Vec<Vec<u8>> {
+    transaction_decoded_events(details).into_iter().map(|(_, data)| data).collect()
+}
+
+/// The program's events in a transaction, each decoded once and with the raw data
+/// it was decoded from (what an indexer logs), in order.
+pub fn transaction_decoded_events(details: &Value) -> Vec<(crate::events::SolexEvent, Vec<u8>)> {
     let inner = details["meta"]["innerInstructions"]
         .as_array()
         .into_iter()
@@ -316,7 +349,7 @@ pub fn transaction_event_data(details: &Value) -> Vec<Vec<u8>> {
             let program = usize::try_from(i["programIdIndex"].as_u64()?).ok()?;
             Some((program, bs58::decode(i["data"].as_str()?).into_vec().ok()?))
         });
-    event_data(&AccountKeys::of_transaction(details), inner)
+    decoded_events(&AccountKeys::of_transaction(details), inner)
 }
 
 /// A transaction's account keys in the order an instruction's `programIdIndex` (and
@@ -369,11 +402,18 @@ impl AccountKeys {
 /// Solex program and decode as one of its events, in order: the one resolution of
 /// events from inner instructions, for RPC transactions and LiteSVM alike.
 pub fn event_data(keys: &AccountKeys, inner: impl IntoIterator<Item = (usize, Vec<u8>)>) -> Vec<Vec<u8>> {
+    decoded_events(keys, inner).into_iter().map(|(_, data)| data).collect()
+}
+
+/// `event_data` with each event as decoded (once) on the way.
+pub fn decoded_events(
+    keys: &AccountKeys,
+    inner: impl IntoIterator<Item = (usize, Vec<u8>)>,
+) -> Vec<(crate::events::SolexEvent, Vec<u8>)> {
     inner
         .into_iter()
         .filter(|(program, _)| keys.get(*program) == Some(&solex::ID))
-        .map(|(_, data)| data)
-        .filter(|data| crate::events::decode_event(data).is_ok())
+        .filter_map(|(_, data)| Some((crate::events::decode_event(&data).ok()?, data)))
         .collect()
 }
 

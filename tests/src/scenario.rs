@@ -6,6 +6,8 @@ use solana_keypair::Keypair;
 use solana_program_pack::Pack;
 use solana_signer::Signer;
 use solex_sdk::accounts::{decode, decode_boxed};
+use solex_sdk::event_types::Balances;
+use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions::{self as ix, MarketKeys};
 use solex_sdk::{pda, BookSide, CreateMarketArgs, FillQueue, Market, QueueEventKind, Side, Trader};
 use spl_token_interface::state::{Account as TokenAccount, Mint};
@@ -127,6 +129,21 @@ pub fn market(ledger: &dyn Ledger, key: &Pubkey) -> Market {
 
 pub fn trader_account(ledger: &dyn Ledger, market: &Pubkey, owner: &Pubkey) -> Trader {
     decode(&ledger.account_data(&pda::trader(market, owner)).expect("trader exists")).expect("trader decodes")
+}
+
+/// The balances a transaction's events carry equal the trader accounts' state after
+/// it: for each trader, its last entry (every event that moves funds carries them).
+/// An account the transaction closed is skipped.
+pub fn assert_carried_balances(ledger: &dyn Ledger, events: &[SolexEvent]) {
+    let mut last = std::collections::BTreeMap::new();
+    for (trader, balances) in events.iter().flat_map(SolexEvent::balances) {
+        last.insert(trader, balances);
+    }
+    for (trader, carried) in last {
+        let Some(data) = ledger.account_data(&trader) else { continue };
+        let account: Trader = decode(&data).expect("trader decodes");
+        assert_eq!(carried, Balances::of(&account), "the balances the events carry for {trader}: {events:?}");
+    }
 }
 
 pub fn book(ledger: &dyn Ledger, key: &Pubkey) -> Box<BookSide> {
@@ -305,7 +322,9 @@ impl TestMarket {
     pub fn consume_all(&self, ledger: &mut dyn Ledger, cranker: &Keypair) -> Vec<Landed> {
         let mut landed = Vec::new();
         while let Some(ix) = self.next_consume_ix(ledger) {
-            landed.push(ledger.send(&[ix], &[cranker]).expect("consume_events"));
+            let consumed = ledger.send(&[ix], &[cranker]).expect("consume_events");
+            assert_carried_balances(ledger, &consumed.events);
+            landed.push(consumed);
         }
         landed
     }

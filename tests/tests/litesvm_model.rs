@@ -2,14 +2,18 @@
 //! and against the reference model in `solex_tests::model`. After every step the
 //! outcome (landed, or the same error), both books, every trader's balances and
 //! open orders, the fill queue and the accrued fees must agree, and the vaults
-//! must be conserved.
+//! must be conserved. The events must carry what changed: every balance they carry
+//! equals the trader account's, each fill's and settled entry's amounts equal its
+//! queue entry's, and each order's remaining lots equal the book's.
 //!
 //! Cases: `SOLEX_MODEL_CASES` (default 2000), each a fresh market.
 use std::cell::RefCell;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
+use solex_sdk::QueueEvent;
 use solex_sdk::{errors::solex_error, pda, CreateMarketArgs, OrderType, PlaceOrderArgs, Pubkey, SelfTradeMode, Side};
 use solex_tests::ledger::Ledger;
 use solex_tests::litesvm_ledger::SvmLedger;
@@ -161,6 +165,64 @@ fn compare(chain: &Chain, m: &TestMarket, model: &Model) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// What a fill or a settled entry says it moved, to compare with its queue entry.
+fn moved(e: &QueueEvent) -> (u64, Side, u64, u64, i64, u64) {
+    (e.fill_seq, e.side(), e.base_atoms, e.quote_atoms, e.maker_fee, e.unlock)
+}
+
+/// The events of a landed step carry the state it left: balances equal the trader
+/// accounts', amounts equal the queue entries' (`queued`: the queue before the step,
+/// for consumed entries), and remaining lots equal the book's.
+fn check_events(
+    chain: &Chain,
+    m: &TestMarket,
+    events: &[SolexEvent],
+    queued: &[QueueEvent],
+) -> Result<(), TestCaseError> {
+    let l = &chain.l;
+    assert_carried_balances(l, events);
+    let queue = fill_queue(l, &m.keys.fill_queue);
+    let on_book = |side: Side, id: u128| {
+        let b = book(l, if side == Side::Bid { &m.keys.bids } else { &m.keys.asks });
+        b.find(id).map(|at| b.orders[at].qty_lots)
+    };
+    for event in events {
+        match event {
+            SolexEvent::OrderPlaced(o) => {
+                let maker_side = if o.side == Side::Bid { Side::Ask } else { Side::Bid };
+                for f in &o.fills {
+                    let q = queue.pending().find(|q| q.fill_seq == f.fill_seq).expect("a fill is queued");
+                    prop_assert_eq!(
+                        (f.qty_lots, f.base_atoms, f.quote_atoms, f.maker_fee),
+                        (q.qty_lots, q.base_atoms, q.quote_atoms, q.maker_fee)
+                    );
+                    // A remainder below the minimum left with the fill: its Reduced says so.
+                    if !o.reduced.iter().any(|r| r.order_id == f.maker_order_id) {
+                        prop_assert_eq!(
+                            on_book(maker_side, f.maker_order_id),
+                            (f.remaining_lots > 0).then_some(f.remaining_lots)
+                        );
+                    }
+                }
+                for r in &o.reduced {
+                    prop_assert_eq!(on_book(r.side, r.order_id), (r.remaining_lots > 0).then_some(r.remaining_lots));
+                }
+            }
+            SolexEvent::FillsConsumed(c) => {
+                let settled: Vec<_> = c
+                    .settled
+                    .iter()
+                    .map(|s| (s.fill_seq, s.side, s.base_atoms, s.quote_atoms, s.maker_fee, s.unlocked))
+                    .collect();
+                let expected: Vec<_> = queued.iter().take(settled.len()).map(moved).collect();
+                prop_assert_eq!(settled, expected, "settled entries carry their queue entries' amounts");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn run_case(chain: &mut Chain, fees: (i16, i16), min_lots: u64, ops: &[Op]) -> Result<(), TestCaseError> {
     let m = chain.open_market(fees.0, fees.1, min_lots);
     let params = Params {
@@ -174,6 +236,7 @@ fn run_case(chain: &mut Chain, fees: (i16, i16), min_lots: u64, ops: &[Op]) -> R
     let start = Balances { base_available: BASE, quote_available: QUOTE, ..Default::default() };
     let mut model = Model::new(params, vec![start; TRADERS]);
     for op in ops {
+        let queued: Vec<QueueEvent> = fill_queue(&chain.l, &m.keys.fill_queue).pending().copied().collect();
         let (expected, result) = match *op {
             Op::Place { t, bid, price, qty, kind, stp, max_fills, budget } => {
                 let (qty, max_quote) = if kind == Kind::MarketByQuote { (u64::MAX, budget) } else { (qty, u64::MAX) };
@@ -237,6 +300,9 @@ fn run_case(chain: &mut Chain, fees: (i16, i16), min_lots: u64, ops: &[Op]) -> R
         };
         prop_assert_eq!(program_error_name(&result), expected.map_err(|e| e.to_string()), "outcome of {:?}", op);
         compare(chain, &m, &model)?;
+        if let Ok(landed) = &result {
+            check_events(chain, &m, &landed.events, &queued)?;
+        }
     }
     // Finally everything settles: the plain invariant with an empty queue.
     while !model.queue.is_empty() {

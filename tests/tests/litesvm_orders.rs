@@ -555,3 +555,42 @@ fn paused_markets_still_settle_and_closed_markets_are_gone() {
         SolexError::MarketClosed,
     );
 }
+
+/// The largest events one instruction emits fit the program's 32 KiB heap, with
+/// every balance they carry right: a taker that removes 32 expired orders, makes 32
+/// fills and leaves a maker's remainder below the minimum (65 entries), and one
+/// `consume_events` of 32 fills of 32 makers. (`emit_cpi!`'s growing buffer and two
+/// copies of the event did not leave room for these.)
+#[test]
+fn the_largest_events_fit_the_heap() {
+    let mut e = Env::with_slots(CreateMarketArgs { min_order_lots: 2, ..args(3, 5) }, 34, 32);
+    let k = e.m.keys;
+    e.l.set_clock(100, 1_000_000);
+    for _ in 0..32 {
+        e.placed(0, PlaceOrderArgs { expiry: Expiry::Slot(101), ..limit(Side::Ask, 100, 2) });
+    }
+    for maker in 1..=32 {
+        e.placed(maker, limit(Side::Ask, 101, if maker == 32 { 3 } else { 2 }));
+    }
+    e.l.set_clock(102, 1_000_010);
+    // 31 makers of 2 lots and 2 of the last one's 3: its 1 left is below the minimum.
+    let t = e.placed(33, PlaceOrderArgs { max_fills: 32, ..limit(Side::Bid, 101, 64) });
+    assert_eq!((t.fills.len(), t.reduced.len(), t.filled_lots, t.rested_lots), (32, 33, 64, 0));
+    assert_eq!(t.fills.last().unwrap().remaining_lots, 1);
+    let dust = t.reduced.last().unwrap();
+    assert_eq!((dust.reason, dust.qty_lots, dust.remaining_lots), (ReduceReason::BelowMinimum, 1, 0));
+    assert_eq!(t.balances, solex_sdk::event_types::Balances::of(&e.trader(33)));
+
+    // The queue: 32 expired entries of one owner, then the 32 fills of 32 makers.
+    let crank = e.crank.insecure_clone();
+    let head = fill_queue(&e.l, &k.fill_queue).head_seq;
+    let owner = pda::trader(&k.market, &e.w(0).pubkey());
+    e.l.send(&[ix::consume_events(&k, &[owner], head, 32)], &[&crank]).expect("32 expired entries");
+    let makers: Vec<_> = (1..=32).map(|i| pda::trader(&k.market, &e.w(i).pubkey())).collect();
+    let landed = e.l.send(&[ix::consume_events(&k, &makers, head + 32, 32)], &[&crank]).expect("32 makers at once");
+    let [SolexEvent::FillsConsumed(c)] = &landed.events[..] else { panic!("{:?}", landed.events) };
+    assert_eq!(c.settled.len(), 32);
+    assert_carried_balances(&e.l, &landed.events);
+    e.check();
+    assert_eq!(fill_queue(&e.l, &k.fill_queue).count, 0);
+}

@@ -1,6 +1,7 @@
 //! Every Solex instruction on LiteSVM, running the built SBF program.
 use anchor_lang::prelude::Pubkey;
 use solex_sdk::errors::describe;
+use solex_sdk::event_types::Balances;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
 use solex_sdk::{order_id, CreateMarketArgs, OrderType, PlaceOrderArgs, Side, SolexError};
@@ -123,8 +124,11 @@ fn deposit_and_withdraw_move_tokens_and_available_balance() {
     assert_eq!(token_balance(&l, &alice.base), 1_000_000_000_000 - 5_000_000_000);
     match (&landed.events[..], &quote_landed.events[..]) {
         ([SolexEvent::Deposited(a)], [SolexEvent::Deposited(b)]) => {
-            assert_eq!((a.mint, a.amount, a.available), (k.base_mint, 5_000_000_000, 5_000_000_000));
+            assert_eq!((a.mint, a.amount, a.balances.base_available), (k.base_mint, 5_000_000_000, 5_000_000_000));
             assert_eq!(b.seq, a.seq + 1, "sequence numbers are consecutive");
+            // Each event carries the account's balances after it.
+            let after_b = Balances { base_available: 5_000_000_000, quote_available: 7_000_000, ..Default::default() };
+            assert_eq!((a.balances.quote_available, b.balances), (0, after_b));
         }
         other => panic!("expected Deposited events, got {other:?}"),
     }
@@ -135,7 +139,7 @@ fn deposit_and_withdraw_move_tokens_and_available_balance() {
     assert_eq!(token_balance(&l, &k.base_vault), 3_000_000_000);
     assert_eq!(token_balance(&l, &alice.base), 1_000_000_000_000 - 3_000_000_000);
     assert!(
-        matches!(&w.events[..], [SolexEvent::Withdrawn(e)] if e.amount == 2_000_000_000 && e.available == 3_000_000_000)
+        matches!(&w.events[..], [SolexEvent::Withdrawn(e)] if e.amount == 2_000_000_000 && e.balances.base_available == 3_000_000_000)
     );
     m.assert_conserved(&l, &[&alice]);
 }

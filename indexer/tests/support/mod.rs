@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use solex_indexer::db;
+use solex_indexer::stored::StoredEvent;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A throwaway database on the local server (`SOLEX_TEST_DATABASE_URL`), dropped at the end.
@@ -119,7 +120,7 @@ pub async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
 }
 
 /// Serves the API of `app` on a free local port; returns its base URL.
-pub async fn serve(app: solex_indexer::api::App) -> String {
+pub async fn serve(app: solex_indexer::http::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(solex_indexer::api::serve_on(listener, app));
@@ -127,11 +128,11 @@ pub async fn serve(app: solex_indexer::api::App) -> String {
 }
 
 /// An API over `db` with Redis for the live feed and the book cache.
-pub async fn app(db: sqlx::PgPool) -> solex_indexer::api::App {
+pub async fn app(db: sqlx::PgPool) -> solex_indexer::http::App {
     let client = redis::Client::open(redis_url()).unwrap();
     let cache = solex_indexer::live::connect(&client).await.expect("Redis reachable");
-    let hub = Some(solex_indexer::ws::Hub::start(client));
-    solex_indexer::api::App { db, hub, cache: Some(cache), metrics: Default::default(), rpc: None }
+    let hub = Some(solex_indexer::hub::Hub::start(client));
+    solex_indexer::http::App { db, hub, cache: Some(cache), metrics: Default::default(), rpc: None }
 }
 
 pub struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
@@ -346,18 +347,10 @@ pub async fn derived_tables(pool: &sqlx::PgPool) -> Vec<(&'static str, Vec<Value
 
 /// `event` as ingestion stores it (the program's self-invocation data), for tests
 /// that feed events straight into `db::store` without a validator.
-pub fn stored_event<E: anchor_lang::Event>(event: &E, slot: i64) -> db::StoredEvent {
+pub fn stored_event<E: anchor_lang::Event>(event: &E, slot: i64) -> StoredEvent {
     let data = [anchor_lang::event::EVENT_IX_TAG_LE, &event.data()].concat();
-    let decoded = solex_sdk::events::decode_event(&data).expect("a Solex event");
-    db::StoredEvent {
-        market: decoded.market().to_string(),
-        seq: decoded.seq() as i64,
-        kind: decoded.name(),
-        signature: Keypair::new().sign_message(&data).to_string(),
-        slot,
-        block_time: Some(1_700_000_000 + slot),
-        data,
-    }
+    let signature = Keypair::new().sign_message(&data).to_string();
+    StoredEvent::decode(data, signature, slot, Some(1_700_000_000 + slot)).expect("a Solex event")
 }
 
 /// A throwaway database, migrated, with its pool.

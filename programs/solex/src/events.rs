@@ -1,10 +1,61 @@
-//! Events, emitted with `emit_cpi!` (a self-CPI the runtime records as an inner
-//! instruction, so logs truncation cannot drop them). Each carries the market and
-//! the market's next sequence number.
+//! Events, emitted as a self-CPI (as `emit_cpi!` does: the runtime records it as an
+//! inner instruction, so logs truncation cannot drop them). Each carries the market
+//! and the market's next sequence number, stamped by `emit`, and every event that
+//! moves funds carries the resulting balances of each trader account it touched, so
+//! a mirror sets state from events and never re-derives it with settlement rules.
+use anchor_lang::event::EVENT_IX_TAG_LE;
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::solana_program::program::invoke_signed;
+use anchor_lang::Discriminator;
 
-use crate::matching::OrderType;
-use crate::state::{QueueEventKind, Side};
+use crate::order::{OrderType, Side};
+use crate::state::{Market, QueueEventKind, Trader};
+
+/// Emits `build(seq)` with `seq` the market's next event sequence number: the one
+/// place that stamps it. The data is what `emit_cpi!` sends (event tag,
+/// discriminator, Borsh body), serialised once into a buffer of its exact size:
+/// `emit_cpi!` grows a 256-byte buffer by doubling and copies it twice more, and the
+/// program's bump allocator never frees, so a worst-case `OrderPlaced` or
+/// `FillsConsumed` would need more than the 32 KiB heap.
+pub fn emit<'info, E: AnchorSerialize + Discriminator>(
+    event_authority: &impl ToAccountInfo<'info>,
+    market: &mut Market,
+    build: impl FnOnce(u64) -> E,
+) -> Result<()> {
+    let event = build(market.next_event_seq());
+    let body = borsh::object_length(&event).map_err(|_| error!(ErrorCode::AccountDidNotSerialize))?;
+    let mut data = Vec::with_capacity(EVENT_IX_TAG_LE.len() + E::DISCRIMINATOR.len() + body);
+    data.extend_from_slice(EVENT_IX_TAG_LE);
+    data.extend_from_slice(E::DISCRIMINATOR);
+    event.serialize(&mut data).map_err(|_| error!(ErrorCode::AccountDidNotSerialize))?;
+    let authority = event_authority.to_account_info();
+    let ix =
+        Instruction { program_id: crate::ID, accounts: vec![AccountMeta::new_readonly(authority.key(), true)], data };
+    invoke_signed(&ix, &[authority], &[&[b"__event_authority", &[crate::EVENT_AUTHORITY_AND_BUMP.1]]])?;
+    Ok(())
+}
+
+/// A trader account's balances after the event that carries them (the event names
+/// the account). A mirror sets its copy to these values.
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Balances {
+    pub base_available: u64,
+    pub base_locked: u64,
+    pub quote_available: u64,
+    pub quote_locked: u64,
+}
+
+impl Balances {
+    pub fn of(trader: &Trader) -> Self {
+        Self {
+            base_available: trader.base_available,
+            base_locked: trader.base_locked,
+            quote_available: trader.quote_available,
+            quote_locked: trader.quote_locked,
+        }
+    }
+}
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +90,8 @@ pub struct Deposited {
     pub trader: Pubkey,
     pub mint: Pubkey,
     pub amount: u64,
-    /// The trader's available balance of this mint afterwards.
-    pub available: u64,
+    /// The trader's balances afterwards.
+    pub balances: Balances,
 }
 
 #[event]
@@ -51,7 +102,7 @@ pub struct Withdrawn {
     pub trader: Pubkey,
     pub mint: Pubkey,
     pub amount: u64,
-    pub available: u64,
+    pub balances: Balances,
 }
 
 /// One fill of a taking order against a resting one.
@@ -64,8 +115,15 @@ pub struct Fill {
     pub maker_order_id: u128,
     pub price: u64,
     pub qty_lots: u64,
+    /// Base atoms traded.
+    pub base_atoms: u64,
+    /// Quote atoms traded (the fill's notional, before fees).
+    pub quote_atoms: u64,
     /// Positive: the maker's fee; negative: its rebate (quote atoms).
     pub maker_fee: i64,
+    /// The maker order's lots after this fill (0: filled). A remainder below the
+    /// market's minimum then leaves the book too, reported by a `Reduced`.
+    pub remaining_lots: u64,
 }
 
 #[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +151,8 @@ pub struct Reduced {
     /// the owner is the instruction's trader, else when `consume_events` applies the
     /// order's queue entry (its `Settled::unlocked`).
     pub unlocked: u64,
+    /// The order's lots on the book afterwards (0: it left the book).
+    pub remaining_lots: u64,
 }
 
 /// An order was placed: what it took from the book, what rested, and what it met.
@@ -118,6 +178,9 @@ pub struct OrderPlaced {
     pub locked: u64,
     pub fills: Vec<Fill>,
     pub reduced: Vec<Reduced>,
+    /// The taker's balances after settling its fills, unlocking its own reduced
+    /// orders and locking what rested. (Makers' change at `consume_events`.)
+    pub balances: Balances,
 }
 
 #[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
@@ -139,6 +202,8 @@ pub struct OrdersCancelled {
     pub seq: u64,
     pub trader: Pubkey,
     pub orders: Vec<CancelledOrder>,
+    /// The trader's balances afterwards.
+    pub balances: Balances,
 }
 
 /// Expired orders removed by the permissionless `prune_expired`; each owner's funds
@@ -159,10 +224,20 @@ pub struct Settled {
     pub maker: Pubkey,
     pub order_id: u128,
     pub kind: QueueEventKind,
+    /// The maker's side.
+    pub side: Side,
     pub qty_lots: u64,
+    /// Fill: base and quote atoms traded and the maker's fee (negative: rebate), as
+    /// its `Fill` reported. Out: 0.
+    pub base_atoms: u64,
+    pub quote_atoms: u64,
+    pub maker_fee: i64,
     /// Atoms moved from the maker's locked to its available balance besides the fill:
     /// all of an `Out` entry's lock, or a `Fill`'s remainder that fell below the minimum.
     pub unlocked: u64,
+    /// The maker's balances after this entry (a maker may appear several times in
+    /// one event: its last entry has its state after the event).
+    pub balances: Balances,
 }
 
 /// Queue entries applied to makers' accounts, in fill sequence order.
@@ -183,6 +258,8 @@ pub struct FundsSettled {
     pub trader: Pubkey,
     pub base_amount: u64,
     pub quote_amount: u64,
+    /// The trader's balances afterwards.
+    pub balances: Balances,
 }
 
 #[event]
@@ -230,4 +307,75 @@ pub struct DelegateSet {
     /// `min_ask_price` (ticks), post-only (see `set_delegate`).
     pub max_bid_price: u64,
     pub min_ask_price: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire sizes of the largest events, pinned: `emit` holds one buffer of this
+    /// size beside the instruction's own vectors in the 32 KiB heap (the LiteSVM test
+    /// `the_largest_events_fit_the_heap` emits both on chain). A field added to an
+    /// entry shows here, times 32.
+    #[test]
+    fn the_largest_events_have_known_sizes() {
+        let key = Pubkey::default();
+        let fill = Fill {
+            fill_seq: 0,
+            maker: key,
+            maker_order_id: 0,
+            price: 0,
+            qty_lots: 0,
+            base_atoms: 0,
+            quote_atoms: 0,
+            maker_fee: 0,
+            remaining_lots: 0,
+        };
+        let reduced = Reduced {
+            order_id: 0,
+            trader: key,
+            side: Side::Bid,
+            qty_lots: 0,
+            reason: ReduceReason::Expired,
+            unlocked: 0,
+            remaining_lots: 0,
+        };
+        // At most 32 meets (fills or self-trade), 32 expired orders and one remainder
+        // below the minimum or one eviction.
+        let placed = OrderPlaced {
+            market: key,
+            seq: 0,
+            trader: key,
+            order_id: 0,
+            client_order_id: 0,
+            side: Side::Bid,
+            order_type: OrderType::Limit,
+            price: 0,
+            qty_lots: 0,
+            filled_lots: 0,
+            filled_quote: 0,
+            taker_fee: 0,
+            rested_lots: 0,
+            locked: 0,
+            fills: vec![fill; 32],
+            reduced: vec![reduced; 33],
+            balances: Balances::default(),
+        };
+        let settled = Settled {
+            fill_seq: 0,
+            maker: key,
+            order_id: 0,
+            kind: QueueEventKind::Fill,
+            side: Side::Bid,
+            qty_lots: 0,
+            base_atoms: 0,
+            quote_atoms: 0,
+            maker_fee: 0,
+            unlocked: 0,
+            balances: Balances::default(),
+        };
+        let consumed = FillsConsumed { market: key, seq: 0, settled: vec![settled; 32] };
+        assert_eq!(borsh::object_length(&placed).unwrap(), 194 + 32 * 104 + 33 * 74);
+        assert_eq!(borsh::object_length(&consumed).unwrap(), 44 + 32 * 130);
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! Funds live in program-owned vaults; each trader's share is an available and a
 //! locked balance in a per-(market, owner) account. Every state change emits an
-//! event (via `emit_cpi!`) carrying the market's next sequence number.
+//! event (a self-CPI, see `events::emit`) carrying the market's next sequence number.
 #![allow(unexpected_cfgs)]
 use anchor_lang::prelude::*;
 #[cfg(target_os = "solana")]
@@ -12,11 +12,11 @@ pub mod error;
 pub mod events;
 pub mod instructions;
 pub mod matching;
+pub mod order;
 pub mod state;
 
 pub use instructions::*;
-pub use matching::{OrderType, PlaceOrderArgs, SelfTradeMode};
-pub use state::{Expiry, Side};
+pub use order::{Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
 
 declare_id!("4N2SLdxfASiiGQNiAaMmijsBULCQxEU393VjJHMtKiLC");
 

@@ -4,86 +4,13 @@ use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
 use crate::events::{CancelledOrder, Fill, ReduceReason, Reduced};
+pub use crate::order::{OrderType, PlaceOrderArgs, SelfTradeMode, MAX_BATCH};
 use crate::state::*;
-
-/// The most resting orders one `place_order` meets (fills, expired and self-trade
-/// orders), and the most entries one `consume_events` or `cancel_all` processes.
-/// Bounds compute units, and the event: its vectors, serialised and copied into the
-/// self-invocation, must fit the program's 32 KiB heap (64 fills did not).
-pub const MAX_BATCH: u8 = 32;
 
 /// Expired orders one taker removes on its way, besides its `max_fills` meets: an
 /// expired order costs a taker a pop and a queue entry, and no longer uses up its
 /// fill limit, so a side full of soon-expiring orders cannot starve takers.
 pub const MAX_EXPIRED_PER_TAKE: usize = MAX_BATCH as usize;
-
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum OrderType {
-    /// Takes what crosses, rests the rest.
-    #[default]
-    Limit,
-    /// Rests, or fails with `WouldCross` if it would take.
-    PostOnly,
-    /// Rests; if it would take, its price moves to one tick short of the best opposite order.
-    PostOnlySlide,
-    /// Takes what crosses; the rest is cancelled.
-    ImmediateOrCancel,
-    /// Takes all of `qty_lots` or fails with `WouldNotFill`.
-    FillOrKill,
-    /// Takes up to `qty_lots` and/or `max_quote_atoms`, at prices no worse than `price`; never rests.
-    Market,
-}
-
-/// What happens when an order would trade with an order of the same trader account.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SelfTradeMode {
-    /// The resting order is cancelled and matching goes on.
-    #[default]
-    CancelResting,
-    /// The incoming order stops there; its remainder is cancelled.
-    CancelTaking,
-    /// Both orders shrink by the overlap; nothing trades.
-    DecrementBoth,
-    /// The instruction fails with `SelfTrade`.
-    Abort,
-}
-
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PlaceOrderArgs {
-    pub side: Side,
-    /// Limit price in ticks (the worst price for `Market`).
-    pub price: u64,
-    /// Quantity in base lots (`u64::MAX` with a quote budget: as much as the budget buys).
-    pub qty_lots: u64,
-    /// When taking: most quote atoms to spend, fees included (bids), or to receive
-    /// before fees (asks). `u64::MAX`: no limit.
-    pub max_quote_atoms: u64,
-    pub client_order_id: u64,
-    pub order_type: OrderType,
-    pub self_trade: SelfTradeMode,
-    pub expiry: Expiry,
-    /// Most resting orders to trade with or self-trade-cancel, 1..=32, so the
-    /// instruction stays inside its compute budget (expired orders met on the way
-    /// do not count: up to `MAX_EXPIRED_PER_TAKE` more are removed).
-    pub max_fills: u8,
-}
-
-impl PlaceOrderArgs {
-    /// A resting limit order with defaults for everything else.
-    pub fn limit(side: Side, price: u64, qty_lots: u64, client_order_id: u64) -> Self {
-        Self {
-            side,
-            price,
-            qty_lots,
-            max_quote_atoms: u64::MAX,
-            client_order_id,
-            order_type: OrderType::Limit,
-            self_trade: SelfTradeMode::CancelResting,
-            expiry: Expiry::Never,
-            max_fills: 16,
-        }
-    }
-}
 
 /// A market's mutable state, as one instruction sees it.
 pub struct Book<'a> {
@@ -298,7 +225,8 @@ impl Book<'_> {
                 if args.self_trade == SelfTradeMode::DecrementBoth {
                     *remaining -= overlap;
                 }
-                placed.reduced.push(reduced(&maker, maker_side, cut, ReduceReason::SelfTrade, unlock));
+                let r = reduced(&maker, maker_side, cut, maker.qty_lots - cut, ReduceReason::SelfTrade, unlock);
+                placed.reduced.push(r);
                 continue;
             }
 
@@ -340,7 +268,7 @@ impl Book<'_> {
                 best.qty_lots -= lots;
             }
             if dust {
-                placed.reduced.push(reduced(&maker, maker_side, left, ReduceReason::BelowMinimum, unlock));
+                placed.reduced.push(reduced(&maker, maker_side, left, 0, ReduceReason::BelowMinimum, unlock));
             }
             *remaining -= lots;
             placed.filled_lots += lots;
@@ -353,7 +281,10 @@ impl Book<'_> {
                 maker_order_id: maker.id(),
                 price: maker.price,
                 qty_lots: lots,
+                base_atoms: base,
+                quote_atoms: quote,
                 maker_fee,
+                remaining_lots: left,
             });
         }
 
@@ -446,8 +377,16 @@ impl Book<'_> {
     }
 }
 
-pub fn reduced(order: &RestingOrder, side: Side, qty_lots: u64, reason: ReduceReason, unlocked: u64) -> Reduced {
-    Reduced { order_id: order.id(), trader: order.trader, side, qty_lots, reason, unlocked }
+/// `qty_lots` of `order` left the book, `remaining_lots` stay on it.
+pub fn reduced(
+    order: &RestingOrder,
+    side: Side,
+    qty_lots: u64,
+    remaining_lots: u64,
+    reason: ReduceReason,
+    unlocked: u64,
+) -> Reduced {
+    Reduced { order_id: order.id(), trader: order.trader, side, qty_lots, reason, unlocked, remaining_lots }
 }
 
 /// An order that left the book without trading (expired, evicted, pruned): its
@@ -468,7 +407,7 @@ pub fn remove_unfilled(
     } else {
         queue_out(queue, side, order, unlock)?;
     }
-    Ok(reduced(order, side, order.qty_lots, reason, unlock))
+    Ok(reduced(order, side, order.qty_lots, 0, reason, unlock))
 }
 
 /// Queues the unlock of another trader's order that left the book unfilled.

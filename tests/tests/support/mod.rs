@@ -62,6 +62,9 @@ impl Env {
         let kp = self.wallets[i].keypair.insecure_clone();
         let r = self.l.send(&[ix], &[&kp]);
         self.check();
+        if let Ok(landed) = &r {
+            assert_carried_balances(&self.l, &landed.events);
+        }
         r
     }
 

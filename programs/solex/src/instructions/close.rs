@@ -5,7 +5,7 @@ use anchor_spl::token_interface::{self, CloseAccount, Mint, TokenAccount, TokenI
 
 use super::token::transfer;
 use crate::error::SolexError;
-use crate::events::{MarketClosed, TraderClosed};
+use crate::events::{emit, MarketClosed, TraderClosed};
 use crate::state::{BookSide, FillQueue, Market, Trader};
 
 #[event_cpi]
@@ -36,16 +36,10 @@ fn may_close(market: &Market, owner: &Pubkey, signer: &Pubkey) -> bool {
 }
 
 pub fn handle_close_trader(ctx: Context<CloseTrader>) -> Result<()> {
-    let mut market = ctx.accounts.market.load_mut()?;
+    let a = &ctx.accounts;
+    let mut market = a.market.load_mut()?;
     market.trader_count -= 1;
-    let event = TraderClosed {
-        market: ctx.accounts.market.key(),
-        seq: market.next_event_seq(),
-        trader: ctx.accounts.trader.key(),
-    };
-    drop(market);
-    emit_cpi!(event);
-    Ok(())
+    emit(&a.event_authority, &mut market, |seq| TraderClosed { market: a.market.key(), seq, trader: a.trader.key() })
 }
 
 #[event_cpi]
@@ -126,8 +120,5 @@ pub fn handle_close_market(ctx: Context<CloseMarket>) -> Result<()> {
     let mut market = a.market.load_mut()?;
     market.closed = 1;
     market.paused = 1;
-    let event = MarketClosed { market: a.market.key(), seq: market.next_event_seq() };
-    drop(market);
-    emit_cpi!(event);
-    Ok(())
+    emit(&a.event_authority, &mut market, |seq| MarketClosed { market: a.market.key(), seq })
 }

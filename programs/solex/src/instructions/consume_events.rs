@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
-use crate::events::{FillsConsumed, Settled};
+use crate::events::{emit, Balances, FillsConsumed, Settled};
 use crate::state::{trader_parts, Asset, FillQueue, Market, QueueEvent, QueueEventKind, Trader};
 
 #[event_cpi]
@@ -46,28 +46,37 @@ pub fn handle_consume_events<'info>(
     while settled.len() < limit {
         let Some(event) = queue.front().copied() else { break };
         let Some(info) = makers.iter().find(|i| *i.key == event.maker) else { break };
-        apply(info, &event)?;
+        let balances = apply(info, &event)?;
         queue.pop();
         settled.push(Settled {
             fill_seq: event.fill_seq,
             maker: event.maker,
             order_id: event.order_id(),
             kind: event.kind(),
+            side: event.side(),
             qty_lots: event.qty_lots,
+            base_atoms: event.base_atoms,
+            quote_atoms: event.quote_atoms,
+            maker_fee: event.maker_fee,
             unlocked: event.unlock,
+            balances,
         });
     }
     require!(!settled.is_empty(), SolexError::NothingToConsume);
     drop(queue);
 
-    let event = FillsConsumed { market: market_key, seq: ctx.accounts.market.load_mut()?.next_event_seq(), settled };
-    emit_cpi!(event);
-    Ok(())
+    let event_authority = &ctx.accounts.event_authority;
+    emit(event_authority, &mut *ctx.accounts.market.load_mut()?, |seq| FillsConsumed {
+        market: market_key,
+        seq,
+        settled,
+    })
 }
 
 /// A maker's side of a queue event: the filled funds leave its locked balance and
-/// the proceeds (less its fee, plus its rebate) become available.
-fn apply(info: &AccountInfo, event: &QueueEvent) -> Result<()> {
+/// the proceeds (less its fee, plus its rebate) become available. Returns the
+/// maker's balances afterwards.
+fn apply(info: &AccountInfo, event: &QueueEvent) -> Result<Balances> {
     let (mut trader, mut slots) = trader_parts(info.try_borrow_mut_data()?);
     let side = event.side();
     match event.kind() {
@@ -96,5 +105,5 @@ fn apply(info: &AccountInfo, event: &QueueEvent) -> Result<()> {
     if event.order_done != 0 {
         trader.remove_order(&mut slots, event.order_seq)?;
     }
-    Ok(())
+    Ok(Balances::of(&trader))
 }

@@ -3,7 +3,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use super::token::check_mint_extensions;
 use crate::error::SolexError;
-use crate::events::MarketCreated;
+use crate::events::{emit, MarketCreated};
 use crate::state::{valid_fees, BookSide, FillQueue, Market, Side, BASE_VAULT_SEED, MARKET_SEED, QUOTE_VAULT_SEED};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,19 +106,16 @@ pub fn handle_create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) 
     market.bump = ctx.bumps.market;
     market.base_decimals = a.base_mint.decimals;
     market.quote_decimals = a.quote_mint.decimals;
-    let event = MarketCreated {
+    emit(&a.event_authority, &mut market, |seq| MarketCreated {
         market: market_key,
-        seq: market.next_event_seq(),
-        authority: market.authority,
-        base_mint: market.base_mint,
-        quote_mint: market.quote_mint,
-        base_lot_size: market.base_lot_size,
-        quote_tick_size: market.quote_tick_size,
-        min_order_lots: market.min_order_lots,
-        maker_fee_bps: market.maker_fee_bps,
-        taker_fee_bps: market.taker_fee_bps,
-    };
-    drop(market);
-    emit_cpi!(event);
-    Ok(())
+        seq,
+        authority: a.authority.key(),
+        base_mint: a.base_mint.key(),
+        quote_mint: a.quote_mint.key(),
+        base_lot_size: args.base_lot_size,
+        quote_tick_size: args.quote_tick_size,
+        min_order_lots: args.min_order_lots,
+        maker_fee_bps: args.maker_fee_bps,
+        taker_fee_bps: args.taker_fee_bps,
+    })
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
-use crate::events::TraderCreated;
+use crate::events::{emit, TraderCreated};
 use crate::state::{Market, Trader, MAX_ORDERS_PER_TRADER, TRADER_SEED};
 
 #[event_cpi]
@@ -40,14 +40,11 @@ pub fn handle_create_trader(ctx: Context<CreateTrader>, max_orders: u16) -> Resu
     drop(trader);
     let mut market = a.market.load_mut()?;
     market.trader_count += 1;
-    let event = TraderCreated {
+    emit(&a.event_authority, &mut market, |seq| TraderCreated {
         market: a.market.key(),
-        seq: market.next_event_seq(),
+        seq,
         trader: a.trader.key(),
         owner: a.owner.key(),
         max_orders,
-    };
-    drop(market);
-    emit_cpi!(event);
-    Ok(())
+    })
 }

@@ -7,7 +7,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use super::owned_trader::*;
 use super::token::{asset_of, transfer};
 use crate::error::SolexError;
-use crate::events::{Deposited, Withdrawn};
+use crate::events::{emit, Balances, Deposited, Withdrawn};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -32,17 +32,19 @@ pub fn handle_deposit(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
     drop(market);
     transfer(&a.token_program, &a.wallet, &a.vault, &a.mint, a.owned.owner.to_account_info(), &[], amount)?;
 
-    let available = a.owned.trader.load_mut()?.credit(asset, amount)?;
-    let event = Deposited {
+    let balances = {
+        let mut trader = a.owned.trader.load_mut()?;
+        trader.credit(asset, amount)?;
+        Balances::of(&trader)
+    };
+    emit(&a.event_authority, &mut *a.owned.market.load_mut()?, |seq| Deposited {
         market: a.owned.market.key(),
-        seq: a.owned.market.load_mut()?.next_event_seq(),
+        seq,
         trader: a.owned.trader.key(),
         mint: a.mint.key(),
         amount,
-        available,
-    };
-    emit_cpi!(event);
-    Ok(())
+        balances,
+    })
 }
 
 pub fn handle_withdraw(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
@@ -51,7 +53,8 @@ pub fn handle_withdraw(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
     let mut trader = a.owned.trader.load_mut()?;
     let market = a.owned.market.load()?;
     let asset = asset_of(&market, &a.mint.key(), &a.vault.key())?;
-    let remaining = trader.debit(asset, amount)?;
+    trader.debit(asset, amount)?;
+    let balances = Balances::of(&trader);
     drop(trader);
 
     transfer(
@@ -64,14 +67,12 @@ pub fn handle_withdraw(ctx: Context<MoveFunds>, amount: u64) -> Result<()> {
         amount,
     )?;
     drop(market);
-    let event = Withdrawn {
+    emit(&a.event_authority, &mut *a.owned.market.load_mut()?, |seq| Withdrawn {
         market: a.owned.market.key(),
-        seq: a.owned.market.load_mut()?.next_event_seq(),
+        seq,
         trader: a.owned.trader.key(),
         mint: a.mint.key(),
         amount,
-        available: remaining,
-    };
-    emit_cpi!(event);
-    Ok(())
+        balances,
+    })
 }

@@ -3,8 +3,9 @@
 use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
-use crate::events::{CancelledOrder, OrderPlaced, OrdersCancelled};
-use crate::matching::{Account, Book, OrderType, PlaceOrderArgs, Placed};
+use crate::events::{emit, Balances, CancelledOrder, OrderPlaced, OrdersCancelled, OrdersPruned, ReduceReason};
+use crate::matching::{Account, Book, Placed};
+use crate::order::{OrderType, PlaceOrderArgs};
 use crate::state::{trader_parts, BookSide, FillQueue, Market, Now, Side, Trader};
 
 #[event_cpi]
@@ -33,8 +34,9 @@ pub struct OrderBook<'info> {
 }
 
 impl OrderBook<'_> {
-    /// Runs `f` over the loaded market state and trader account.
-    fn with_book<R>(&self, f: impl FnOnce(&mut Book, &mut Account) -> Result<R>) -> Result<R> {
+    /// Runs `f` over the loaded market state and trader account; returns its result
+    /// and the trader's balances afterwards, for the event.
+    fn with_book<R>(&self, f: impl FnOnce(&mut Book, &mut Account) -> Result<R>) -> Result<(R, Balances)> {
         let mut market = self.market.load_mut()?;
         let mut bids = self.bids.load_mut()?;
         let mut asks = self.asks.load_mut()?;
@@ -43,17 +45,14 @@ impl OrderBook<'_> {
         let (mut trader, mut slots) = trader_parts(trader_info.try_borrow_mut_data()?);
         let mut book = Book { market: &mut market, bids: &mut bids, asks: &mut asks, queue: &mut queue };
         let mut account = Account { key: self.trader.key(), trader: &mut trader, slots: &mut slots };
-        f(&mut book, &mut account)
+        let r = f(&mut book, &mut account)?;
+        Ok((r, Balances::of(account.trader)))
     }
 
-    fn next_seq(&self) -> Result<u64> {
-        Ok(self.market.load_mut()?.next_event_seq())
-    }
-
-    fn placed_event(&self, args: &PlaceOrderArgs, placed: Placed) -> Result<OrderPlaced> {
-        Ok(OrderPlaced {
+    fn placed_event(&self, seq: u64, args: &PlaceOrderArgs, placed: Placed, balances: Balances) -> OrderPlaced {
+        OrderPlaced {
             market: self.market.key(),
-            seq: self.next_seq()?,
+            seq,
             trader: self.trader.key(),
             order_id: placed.order_id,
             client_order_id: args.client_order_id,
@@ -68,11 +67,12 @@ impl OrderBook<'_> {
             locked: placed.locked,
             fills: placed.fills,
             reduced: placed.reduced,
-        })
+            balances,
+        }
     }
 
-    fn cancelled_event(&self, orders: Vec<CancelledOrder>) -> Result<OrdersCancelled> {
-        Ok(OrdersCancelled { market: self.market.key(), seq: self.next_seq()?, trader: self.trader.key(), orders })
+    fn cancelled_event(&self, seq: u64, orders: Vec<CancelledOrder>, balances: Balances) -> OrdersCancelled {
+        OrdersCancelled { market: self.market.key(), seq, trader: self.trader.key(), orders, balances }
     }
 }
 
@@ -102,26 +102,22 @@ pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Resu
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
     let (now, signer) = (now()?, a.signer.key());
-    let placed = a.with_book(|book, trader| {
+    let (placed, balances) = a.with_book(|book, trader| {
         check_delegate(trader.trader, &signer, &args)?;
         book.place(trader, &args, &now)
     })?;
-    let event = a.placed_event(&args, placed)?;
-    emit_cpi!(event);
-    Ok(())
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.placed_event(seq, &args, placed, balances))
 }
 
 pub fn handle_cancel_order(ctx: Context<OrderBook>, side: Side, order_id: u128) -> Result<()> {
     let a = &ctx.accounts;
-    let cancelled = a.with_book(|book, trader| book.cancel(trader, side, order_id))?;
-    let event = a.cancelled_event(vec![cancelled])?;
-    emit_cpi!(event);
-    Ok(())
+    let (cancelled, balances) = a.with_book(|book, trader| book.cancel(trader, side, order_id))?;
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.cancelled_event(seq, vec![cancelled], balances))
 }
 
 pub fn handle_cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64) -> Result<()> {
     let a = &ctx.accounts;
-    let cancelled = a.with_book(|book, trader| {
+    let (cancelled, balances) = a.with_book(|book, trader| {
         // An order filled but not yet consumed keeps its slot: pick the one still on the book.
         let slot = trader
             .slots
@@ -131,17 +127,13 @@ pub fn handle_cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64)
             .ok_or(SolexError::ClientOrderNotFound)?;
         book.cancel(trader, slot.side(), slot.order_id())
     })?;
-    let event = a.cancelled_event(vec![cancelled])?;
-    emit_cpi!(event);
-    Ok(())
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.cancelled_event(seq, vec![cancelled], balances))
 }
 
 pub fn handle_cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8) -> Result<()> {
     let a = &ctx.accounts;
-    let cancelled = a.with_book(|book, trader| book.cancel_all(trader, side, limit))?;
-    let event = a.cancelled_event(cancelled)?;
-    emit_cpi!(event);
-    Ok(())
+    let (cancelled, balances) = a.with_book(|book, trader| book.cancel_all(trader, side, limit))?;
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.cancelled_event(seq, cancelled, balances))
 }
 
 /// Cancel one order and place another, atomically: if the placement fails, the cancel is undone too.
@@ -149,16 +141,14 @@ pub fn handle_replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128,
     let a = &ctx.accounts;
     require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
     let (now, signer) = (now()?, a.signer.key());
-    let (cancelled, placed) = a.with_book(|book, trader| {
+    let ((cancelled, after_cancel, placed), balances) = a.with_book(|book, trader| {
         check_delegate(trader.trader, &signer, &args)?;
         let cancelled = book.cancel(trader, side, order_id)?;
-        Ok((cancelled, book.place(trader, &args, &now)?))
+        let after_cancel = Balances::of(trader.trader);
+        Ok((cancelled, after_cancel, book.place(trader, &args, &now)?))
     })?;
-    let event = a.cancelled_event(vec![cancelled])?;
-    emit_cpi!(event);
-    let event = a.placed_event(&args, placed)?;
-    emit_cpi!(event);
-    Ok(())
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.cancelled_event(seq, vec![cancelled], after_cancel))?;
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.placed_event(seq, &args, placed, balances))
 }
 
 #[event_cpi]
@@ -199,11 +189,8 @@ pub fn handle_prune_expired(ctx: Context<PruneExpired>, side: Side, limit: u8) -
     for order in &removed {
         let unlocked = market.lock_amount(side, order.price, order.qty_lots)?;
         crate::matching::queue_out(&mut queue, side, order, unlocked)?;
-        let reason = crate::events::ReduceReason::Expired;
-        orders.push(crate::matching::reduced(order, side, order.qty_lots, reason, unlocked));
+        orders.push(crate::matching::reduced(order, side, order.qty_lots, 0, ReduceReason::Expired, unlocked));
     }
-    let event = crate::events::OrdersPruned { market: a.market.key(), seq: market.next_event_seq(), side, orders };
-    drop((market, queue, book));
-    emit_cpi!(event);
-    Ok(())
+    drop((queue, book));
+    emit(&a.event_authority, &mut market, |seq| OrdersPruned { market: a.market.key(), seq, side, orders })
 }

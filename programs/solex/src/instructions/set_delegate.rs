@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 // Glob: the Accounts derive also needs the generated OwnedTraderBumps and client module.
 use super::owned_trader::*;
 use crate::error::SolexError;
-use crate::events::DelegateSet;
+use crate::events::{emit, DelegateSet};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -34,14 +34,12 @@ pub fn handle_set_delegate(
     trader.delegate_max_bid = max_bid_price;
     trader.delegate_min_ask = min_ask_price;
     drop(trader);
-    let event = DelegateSet {
+    emit(&ctx.accounts.event_authority, &mut *a.market.load_mut()?, |seq| DelegateSet {
         market: a.market.key(),
-        seq: a.market.load_mut()?.next_event_seq(),
+        seq,
         trader: a.trader.key(),
         delegate,
         max_bid_price,
         min_ask_price,
-    };
-    emit_cpi!(event);
-    Ok(())
+    })
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::SolexError;
-use crate::events::MarketStatusChanged;
+use crate::events::{emit, MarketStatusChanged};
 use crate::state::Market;
 
 #[event_cpi]
@@ -16,8 +16,6 @@ pub fn handle_set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
     require!(market.closed == 0, SolexError::MarketClosed);
     market.paused = paused as u8;
-    let event = MarketStatusChanged { market: ctx.accounts.market.key(), seq: market.next_event_seq(), paused };
-    drop(market);
-    emit_cpi!(event);
-    Ok(())
+    let key = ctx.accounts.market.key();
+    emit(&ctx.accounts.event_authority, &mut market, |seq| MarketStatusChanged { market: key, seq, paused })
 }

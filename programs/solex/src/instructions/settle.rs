@@ -5,7 +5,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use super::token::transfer;
 use crate::error::SolexError;
-use crate::events::{FeesSwept, FundsSettled};
+use crate::events::{emit, Balances, FeesSwept, FundsSettled};
 use crate::state::{Market, Trader};
 
 #[event_cpi]
@@ -49,12 +49,12 @@ pub struct SettleFunds<'info> {
 /// only go to accounts owned by the trader account's owner.
 pub fn handle_settle_funds(ctx: Context<SettleFunds>) -> Result<()> {
     let a = &ctx.accounts;
-    let (base_amount, quote_amount) = {
+    let (base_amount, quote_amount, balances) = {
         let mut trader = a.trader.load_mut()?;
-        let amounts = (trader.base_available, trader.quote_available);
+        let (base, quote) = (trader.base_available, trader.quote_available);
         trader.base_available = 0;
         trader.quote_available = 0;
-        amounts
+        (base, quote, Balances::of(&trader))
     };
     require!(base_amount > 0 || quote_amount > 0, SolexError::NothingToSettle);
     let market = a.market.load()?;
@@ -83,15 +83,14 @@ pub fn handle_settle_funds(ctx: Context<SettleFunds>) -> Result<()> {
         )?;
     }
     drop(market);
-    let event = FundsSettled {
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| FundsSettled {
         market: a.market.key(),
-        seq: a.market.load_mut()?.next_event_seq(),
+        seq,
         trader: a.trader.key(),
         base_amount,
         quote_amount,
-    };
-    emit_cpi!(event);
-    Ok(())
+        balances,
+    })
 }
 
 #[event_cpi]
@@ -130,8 +129,10 @@ pub fn handle_sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
         amount,
     )?;
     drop(market);
-    let seq = a.market.load_mut()?.next_event_seq();
-    let event = FeesSwept { market: a.market.key(), seq, destination: a.destination.key(), amount };
-    emit_cpi!(event);
-    Ok(())
+    emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| FeesSwept {
+        market: a.market.key(),
+        seq,
+        destination: a.destination.key(),
+        amount,
+    })
 }
