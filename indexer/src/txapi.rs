@@ -548,10 +548,6 @@ pub fn check_relayable(tx: &Transaction) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn logs(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect()).unwrap_or_default()
-}
-
 fn rejected(r: Rejected) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -597,15 +593,10 @@ pub async fn send(
     let sent = blocking(move || r.send_transaction(&tx)).await?;
     let signature = match sent {
         Ok(sig) => sig,
-        Err(e @ RpcError::Rpc { .. }) if e.preflight_error().is_some() => {
-            let RpcError::Rpc { message, data, .. } = &e else { unreachable!() };
-            return Ok(rejected(Rejected {
-                custom_code: custom_code(&data["err"]),
-                error: format!("{message}: {}", data["err"]),
-                logs: logs(&data["logs"]),
-            }));
-        }
-        Err(e) => return Err(chain_error(e).into()),
+        Err(e) => match Rejected::from_preflight(&e) {
+            Some(r) => return Ok(rejected(r)),
+            None => return Err(chain_error(e).into()),
+        },
     };
 
     // Poll with backoff, bounded in time; nothing blocks between polls.

@@ -51,6 +51,20 @@ fn logs(v: &Value) -> Vec<String> {
     v.as_array().map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect()).unwrap_or_default()
 }
 
+impl Rejected {
+    /// The chain's rejection inside an RPC error, when preflight simulation refused
+    /// the transaction (nothing was paid); `None` for any other failure.
+    pub fn from_preflight(e: &RpcError) -> Option<Rejected> {
+        e.preflight_error()?;
+        let RpcError::Rpc { message, data, .. } = e else { return None };
+        Some(Rejected {
+            custom_code: custom_code(&data["err"]),
+            error: format!("{message}: {}", data["err"]),
+            logs: logs(&data["logs"]),
+        })
+    }
+}
+
 impl RpcClient {
     /// Signs with `signers` (the first pays), sends with preflight, waits for this
     /// client's commitment, and reads the transaction back. `Err` is a transport or
@@ -67,15 +81,7 @@ impl RpcClient {
     pub fn relay(&self, tx: &Transaction) -> Result<TxResult, RpcError> {
         let signature = match self.send_transaction(tx) {
             Ok(sig) => sig,
-            Err(e @ RpcError::Rpc { .. }) if e.preflight_error().is_some() => {
-                let RpcError::Rpc { message, data, .. } = &e else { unreachable!() };
-                return Ok(Err(Rejected {
-                    custom_code: custom_code(&data["err"]),
-                    error: format!("{message}: {}", data["err"]),
-                    logs: logs(&data["logs"]),
-                }));
-            }
-            Err(e) => return Err(e),
+            Err(e) => return Rejected::from_preflight(&e).map(Err).ok_or(e),
         };
         let failed = self.confirm(&signature)?;
         let details = self.transaction(&signature)?;
