@@ -88,22 +88,6 @@ pub fn consume_ix(keys: &MarketKeys, queue: &FillQueue, batch: u8, max_makers: u
     (ix::consume_events(keys, &makers, queue.head_seq, n), n)
 }
 
-fn compute_budget(units: u32, micro_lamports: u64) -> Vec<Instruction> {
-    // The compute-budget program's instructions, encoded by hand: tag 2 sets the
-    // limit (u32), tag 3 the price in micro-lamports per unit (u64).
-    let program = Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
-    let mut ixs =
-        vec![Instruction { program_id: program, accounts: vec![], data: [&[2u8][..], &units.to_le_bytes()].concat() }];
-    if micro_lamports > 0 {
-        ixs.push(Instruction {
-            program_id: program,
-            accounts: vec![],
-            data: [&[3u8][..], &micro_lamports.to_le_bytes()].concat(),
-        });
-    }
-    ixs
-}
-
 /// Reads the queue and, if it has events, settles a batch. Races with other cranks
 /// are cheap: a stale transaction fails preflight simulation and is never submitted.
 pub fn step(rpc: &RpcClient, payer: &Keypair, market: &Pubkey, cfg: &Config) -> Result<Outcome, StepError> {
@@ -120,7 +104,7 @@ pub fn step(rpc: &RpcClient, payer: &Keypair, market: &Pubkey, cfg: &Config) -> 
     };
     let price = price(cfg, recent);
     let landed_fee = SIGNATURE_FEE.saturating_add(u64::from(units).saturating_mul(price).div_ceil(1_000_000));
-    let mut ixs = compute_budget(units, price);
+    let mut ixs = ix::compute_budget(units, price);
     ixs.push(consume);
     // A fresh blockhash for every attempt: a resend after expiry is a new transaction.
     let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &[payer], rpc.latest_blockhash()?);

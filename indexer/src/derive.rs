@@ -465,6 +465,15 @@ async fn derive(tx: &mut Transaction<'_, Postgres>, e: &StoredEvent, lookups: &m
                 .execute(&mut **ctx.tx)
                 .await?;
         }
+        // Batch markets (ADR 8): balances only, for now (see the batch-market issue's note).
+        SolexEvent::AuctionCreated(_)
+        | SolexEvent::SealedSubmitted(_)
+        | SolexEvent::SealedCancelled(_)
+        | SolexEvent::OrdersRevealed(_)
+        | SolexEvent::BatchCleared(_)
+        | SolexEvent::BatchExecuted(_)
+        | SolexEvent::BatchVoided(_)
+        | SolexEvent::AuctionClosed(_) => {}
     }
     // An empty cancel_all touched no account.
     if !matches!(&event, SolexEvent::OrdersCancelled(c) if c.orders.is_empty()) {

@@ -58,6 +58,38 @@ pub fn solex_error(code: u32) -> Option<SolexError> {
         InvalidDelegateBand,
         UnsupportedMintExtension,
         MarketClosed,
+        NotBatchMarket,
+        BatchMarketTakes,
+        BatchInProgress,
+        InvalidKeyperSet,
+        NotAKeyper,
+        KeyRoundOutOfRange,
+        InvalidKeyData,
+        ShareTooEarly,
+        InvalidShare,
+        WrongSecret,
+        KeyNotUsable,
+        SecretAlreadyPublished,
+        InvalidAuctionConfig,
+        AuctionAfterTrading,
+        WrongAuction,
+        WrongKeyperSet,
+        BatchClosed,
+        BatchNotOpen,
+        NoBatchKey,
+        BatchBacklog,
+        BatchFull,
+        EnvelopeTooSmall,
+        SealedCancelAfterClose,
+        BatchNotFound,
+        BatchNotClosed,
+        KeyNotReleased,
+        CursorMismatch,
+        WrongBatchPhase,
+        BatchOutOfOrder,
+        NothingToExecute,
+        BatchNotExpired,
+        AuctionNotEmpty,
     ];
     ALL.iter().copied().find(|e| u32::from(*e) == code)
 }
@@ -82,7 +114,7 @@ mod tests {
             code += 1;
         }
         // Every variant is listed: the next code after the last is not ours.
-        assert_eq!(code, ERROR_CODE_OFFSET + 50);
+        assert_eq!(code, ERROR_CODE_OFFSET + 82);
         assert!(describe(ERROR_CODE_OFFSET + 7).starts_with("NotOwner (6007)"));
     }
 }

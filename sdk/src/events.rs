@@ -53,6 +53,14 @@ solex_events!(
     MarketClosed,
     MarketStatusChanged,
     DelegateSet,
+    AuctionCreated,
+    SealedSubmitted,
+    SealedCancelled,
+    OrdersRevealed,
+    BatchCleared,
+    BatchExecuted,
+    BatchVoided,
+    AuctionClosed,
 );
 
 impl SolexEvent {
@@ -68,6 +76,10 @@ impl SolexEvent {
             Self::OrdersCancelled(e) => vec![(e.trader, e.balances)],
             Self::FundsSettled(e) => vec![(e.trader, e.balances)],
             Self::FillsConsumed(e) => e.settled.iter().map(|s| (s.maker, s.balances)).collect(),
+            Self::SealedSubmitted(e) => vec![(e.trader, e.balances)],
+            Self::SealedCancelled(e) => vec![(e.trader, e.balances)],
+            // Makers of the resting orders a batch took settle at consume_events.
+            Self::BatchExecuted(e) => e.orders.iter().map(|o| (o.trader, o.balances)).collect(),
             // No balance changes: a new account holds nothing, pruned orders unlock at
             // consume_events.
             Self::MarketCreated(_)
@@ -77,7 +89,12 @@ impl SolexEvent {
             | Self::TraderClosed(_)
             | Self::MarketClosed(_)
             | Self::MarketStatusChanged(_)
-            | Self::DelegateSet(_) => vec![],
+            | Self::DelegateSet(_)
+            | Self::AuctionCreated(_)
+            | Self::OrdersRevealed(_)
+            | Self::BatchCleared(_)
+            | Self::BatchVoided(_)
+            | Self::AuctionClosed(_) => vec![],
         }
     }
 }

@@ -391,3 +391,20 @@ pub fn set_paused(authority: Pubkey, market: Pubkey, paused: bool) -> Instructio
         instruction::SetPaused { paused },
     )
 }
+
+/// The compute-budget program's instructions, encoded by hand: tag 2 sets the
+/// transaction's compute-unit limit (u32), tag 3 its price in micro-lamports per
+/// unit (u64; none when 0).
+pub fn compute_budget(units: u32, micro_lamports: u64) -> Vec<Instruction> {
+    let program = Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
+    let mut ixs =
+        vec![Instruction { program_id: program, accounts: vec![], data: [&[2u8][..], &units.to_le_bytes()].concat() }];
+    if micro_lamports > 0 {
+        ixs.push(Instruction {
+            program_id: program,
+            accounts: vec![],
+            data: [&[3u8][..], &micro_lamports.to_le_bytes()].concat(),
+        });
+    }
+    ixs
+}

@@ -3,6 +3,7 @@
 //! Account layouts, events and error codes are the program crate's own types
 //! (re-exported here), so nothing is declared twice.
 pub mod accounts;
+pub mod auction;
 pub mod errors;
 pub mod events;
 pub mod flow;

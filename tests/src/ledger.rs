@@ -17,6 +17,11 @@ pub trait Ledger {
     fn owner(&self, key: &Pubkey) -> Option<Pubkey>;
     fn rent_exempt(&self, len: usize) -> u64;
     fn airdrop(&mut self, to: &Pubkey, lamports: u64);
+    /// The slot the next transaction executes in, at the earliest.
+    fn current_slot(&self) -> u64;
+    /// Returns once transactions execute in `slot` or later (LiteSVM warps there;
+    /// the validator is waited for).
+    fn wait_until_slot(&mut self, slot: u64);
 }
 
 /// Events in a transaction's inner instructions (program index, data): the

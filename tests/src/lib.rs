@@ -5,6 +5,7 @@
 //! implement. Nothing here builds or mocks the program: both load
 //! `target/deploy/*.so` from `scripts/build-sbf.sh`.
 pub mod artifacts;
+pub mod auction;
 pub mod bots;
 pub mod exchange;
 pub mod ledger;

@@ -45,6 +45,9 @@ impl SvmLedger {
     pub fn new() -> Self {
         let mut features = agave_feature_set::FeatureSet::default();
         features.activate(&agave_feature_set::enable_sbpf_v3_deployment_and_execution::id(), 0);
+        // The ristretto255 syscalls batch markets open sealed orders with (active on
+        // mainnet and on solana-test-validator).
+        features.activate(&agave_feature_set::curve25519_syscall_enabled::id(), 0);
         let mut svm = LiteSVM::new().with_feature_set(features);
         svm.add_program_from_file(solex::ID, artifacts::solex_so()).expect("load solex.so");
         svm.add_program_from_file(sbf_selftest::ID, artifacts::selftest_so()).expect("load sbf_selftest.so");
@@ -221,5 +224,15 @@ impl Ledger for SvmLedger {
 
     fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
         self.svm.airdrop(to, lamports).expect("airdrop");
+    }
+
+    fn current_slot(&self) -> u64 {
+        self.clock().slot
+    }
+
+    fn wait_until_slot(&mut self, slot: u64) {
+        if self.clock().slot < slot {
+            self.svm.warp_to_slot(slot);
+        }
     }
 }

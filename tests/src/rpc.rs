@@ -48,6 +48,16 @@ impl Ledger for RpcClient {
     fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
         solex_sdk::rpc::RpcClient::airdrop(self, to, lamports).expect("airdrop")
     }
+
+    fn current_slot(&self) -> u64 {
+        solex_sdk::rpc::RpcClient::slot(self).expect("getSlot")
+    }
+
+    fn wait_until_slot(&mut self, slot: u64) {
+        while self.current_slot() < slot {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }
 
 /// Every fill sequence number settled on the market whose fill queue is `queue`,

@@ -104,4 +104,68 @@ pub enum SolexError {
     UnsupportedMintExtension,
     #[msg("the market is closed")]
     MarketClosed,
+    #[msg("the market is not a batch market")]
+    NotBatchMarket,
+    #[msg("in a batch market only the auction takes: place post-only orders, or sealed orders")]
+    BatchMarketTakes,
+    #[msg("a closed batch is clearing: the book is frozen until it has executed")]
+    BatchInProgress,
+    #[msg("keyper set: 1 <= threshold <= members <= 8, distinct members, round_slots > 0, a ring longer than its retention")]
+    InvalidKeyperSet,
+    #[msg("signer is not a member of the keyper set")]
+    NotAKeyper,
+    #[msg("keys may be registered only for rounds after the current one, within the ring")]
+    KeyRoundOutOfRange,
+    #[msg("a key or verifying share is not a valid point, or there is not one share per member")]
+    InvalidKeyData,
+    #[msg("the round has not ended: its shares and secret cannot be released yet")]
+    ShareTooEarly,
+    #[msg("the share does not match the keyper's verifying share")]
+    InvalidShare,
+    #[msg("the secret does not match the round's registered key")]
+    WrongSecret,
+    #[msg("the round's key is not usable: not registered by enough keypers, disputed, or overwritten")]
+    KeyNotUsable,
+    #[msg("the round's secret is already published")]
+    SecretAlreadyPublished,
+    #[msg("batch auction: batch_slots a multiple of the keyper set's round, a reveal timeout within its retention, 1 to 256 orders a batch")]
+    InvalidAuctionConfig,
+    #[msg("a market becomes a batch market only before its first trader account")]
+    AuctionAfterTrading,
+    #[msg("account is not this market's auction")]
+    WrongAuction,
+    #[msg("keyper set is not the auction's")]
+    WrongKeyperSet,
+    #[msg("the batch is closed: sealed orders go to the current batch")]
+    BatchClosed,
+    #[msg("the batch has not started: sealed orders go to the current batch")]
+    BatchNotOpen,
+    #[msg("no usable key is registered for the batch: no sealed orders until the keypers register one")]
+    NoBatchKey,
+    #[msg("an earlier batch is still being processed: submit again once it has executed")]
+    BatchBacklog,
+    #[msg("the batch holds as many sealed orders as it can")]
+    BatchFull,
+    #[msg("the quote collateral must cover the sealed-order fee")]
+    EnvelopeTooSmall,
+    #[msg("a sealed order cannot be cancelled once its batch has closed")]
+    SealedCancelAfterClose,
+    #[msg("no such batch in this auction")]
+    BatchNotFound,
+    #[msg("the batch is still collecting orders")]
+    BatchNotClosed,
+    #[msg("the batch's key secret is not published yet")]
+    KeyNotReleased,
+    #[msg("the batch's cursor is not the expected one (already processed?)")]
+    CursorMismatch,
+    #[msg("the batch is not in the phase this step needs")]
+    WrongBatchPhase,
+    #[msg("an earlier batch must execute first")]
+    BatchOutOfOrder,
+    #[msg("nothing to execute: the next sealed order's trader account is missing")]
+    NothingToExecute,
+    #[msg("the batch may be voided only after its reveal timeout, and only if its key was never published")]
+    BatchNotExpired,
+    #[msg("the auction still holds a batch with orders")]
+    AuctionNotEmpty,
 }

@@ -10,7 +10,7 @@ use anchor_lang::solana_program::program::invoke_signed;
 use anchor_lang::Discriminator;
 
 use crate::order::{OrderType, Side};
-use crate::state::{Market, QueueEventKind, Trader};
+use crate::state::{Market, QueueEventKind, Trader, VoidReason};
 
 /// Emits `build(seq)` with `seq` the market's next event sequence number: the one
 /// place that stamps it. The data is what `emit_cpi!` sends (event tag,
@@ -307,6 +307,174 @@ pub struct DelegateSet {
     /// `min_ask_price` (ticks), post-only (see `set_delegate`).
     pub max_bid_price: u64,
     pub min_ask_price: u64,
+}
+
+/// A market became a batch market (ADR 8): its auction and the rules it runs by.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuctionCreated {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub auction: Pubkey,
+    pub keyper_set: Pubkey,
+    pub batch_slots: u64,
+    pub reveal_timeout_slots: u64,
+    pub sealed_fee: u64,
+    /// Sealed orders a batch holds.
+    pub capacity: u32,
+}
+
+/// A sealed order entered a batch. Only what is in the clear: the trader, its
+/// collateral and fee; the order itself is revealed when the batch opens.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSubmitted {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub trader: Pubkey,
+    pub batch_id: u64,
+    /// Its record's index in the batch.
+    pub index: u32,
+    /// The order's sequence number (its id's low half if it rests).
+    pub order_seq: u64,
+    /// Collateral moved from available to locked (the quote includes the fee).
+    pub base_envelope: u64,
+    pub quote_envelope: u64,
+    pub fee: u64,
+    pub balances: Balances,
+}
+
+/// A sealed order withdrawn by its trader before its batch closed; its
+/// collateral unlocked, less the sealed-order fee.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedCancelled {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub trader: Pubkey,
+    pub batch_id: u64,
+    pub index: u32,
+    pub order_seq: u64,
+    pub fee: u64,
+    pub balances: Balances,
+}
+
+/// What a sealed order turned out to be.
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub enum RevealOutcome {
+    Order { side: Side, order_type: OrderType, price: u64, qty_lots: u64, client_order_id: u64, expiry: u64 },
+    Void(VoidReason),
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Revealed {
+    pub index: u32,
+    pub trader: Pubkey,
+    pub order_seq: u64,
+    pub outcome: RevealOutcome,
+}
+
+/// The program opened sealed orders with the batch's published secret.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersRevealed {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub batch_id: u64,
+    pub key_round: u64,
+    /// The batch secret (`s`, with `s·G` the round's key): anyone can check every opening.
+    pub secret: [u8; 32],
+    pub orders: Vec<Revealed>,
+}
+
+/// A batch's uniform-price clearing: every trade of the batch is at `price`.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchCleared {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub batch_id: u64,
+    /// Ticks (0 when nothing crossed).
+    pub price: u64,
+    /// Lots traded.
+    pub volume: u64,
+    /// Lots bid and offered at the price; their difference is the imbalance.
+    pub demand: u64,
+    pub supply: u64,
+    /// Valid orders and voided ones in the batch.
+    pub orders: u32,
+    pub voids: u32,
+    /// Resting lots the batch takes from the bids and from the asks.
+    pub bid_sweep: u64,
+    pub ask_sweep: u64,
+    /// The tie-break reference price (the last clearing price, else the book's mid; 0: none).
+    pub reference: u64,
+}
+
+/// How one sealed order settled.
+#[derive(AnchorSerialize, AnchorDeserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BatchOrderSettled {
+    pub index: u32,
+    pub trader: Pubkey,
+    pub order_seq: u64,
+    pub client_order_id: u64,
+    /// None: a valid order; else why it was voided (its collateral unlocked).
+    pub void_reason: Option<VoidReason>,
+    pub side: Side,
+    pub order_type: OrderType,
+    /// The order's limit price (ticks).
+    pub price: u64,
+    pub qty_lots: u64,
+    pub filled_lots: u64,
+    /// At the batch's clearing price.
+    pub base_atoms: u64,
+    pub quote_atoms: u64,
+    pub taker_fee: u64,
+    /// The sealed-order fee kept (0 when refunded).
+    pub sealed_fee: u64,
+    /// Lots of the remainder now resting (with id `order_id`), 0: none.
+    pub rested_lots: u64,
+    pub order_id: u128,
+    /// Collateral moved back from locked to available.
+    pub unlocked_base: u64,
+    pub unlocked_quote: u64,
+    pub balances: Balances,
+}
+
+/// A step of a batch's execution: resting orders it took (their makers settle
+/// through the fill queue, like any maker), resting orders it met expired or
+/// evicted, and sealed orders settled. `done`: the batch is finished.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchExecuted {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub batch_id: u64,
+    pub fills: Vec<Fill>,
+    pub reduced: Vec<Reduced>,
+    pub orders: Vec<BatchOrderSettled>,
+    pub done: bool,
+}
+
+/// A batch whose key did not come within the reveal timeout: every sealed order
+/// in it is voided and refunded in full as it executes.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchVoided {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub batch_id: u64,
+    pub key_round: u64,
+    pub voided: u32,
+}
+
+/// The auction was closed (the market is continuous again, and paused).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuctionClosed {
+    pub market: Pubkey,
+    pub seq: u64,
+    pub auction: Pubkey,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use anchor_lang::prelude::*;
 #[cfg(target_os = "solana")]
 use {sbf_builtins as _, solana_compiler_builtins as _};
 
+pub mod auction;
 pub mod error;
 pub mod events;
 pub mod instructions;
@@ -120,5 +121,73 @@ pub mod solex {
     /// The authority closes an empty market with its books, queue and vaults.
     pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
         instructions::handle_close_market(ctx)
+    }
+
+    // ---- batch markets: sealed-bid frequent batch auctions (ADR 8) ----
+
+    /// Creates a keyper set over a caller-created account: the committee that holds
+    /// each round's batch secret `threshold`-of-`members`.
+    pub fn create_keyper_set(ctx: Context<CreateKeyperSet>, args: CreateKeyperSetArgs) -> Result<()> {
+        instructions::handle_create_keyper_set(ctx, args)
+    }
+
+    /// A keyper attests the keys its committee generated for rounds from `first_round` on.
+    pub fn register_keys(ctx: Context<KeyperAction>, first_round: u64, keys: Vec<RoundKeyData>) -> Result<()> {
+        instructions::handle_register_keys(ctx, first_round, keys)
+    }
+
+    /// A keyper releases its share of an ended round's secret.
+    pub fn post_share(ctx: Context<KeyperAction>, round: u64, share: [u8; 32]) -> Result<()> {
+        instructions::handle_post_share(ctx, round, share)
+    }
+
+    /// Permissionless: publishes an ended round's secret, checked against its key.
+    pub fn publish_secret(ctx: Context<PublishSecret>, round: u64, secret: [u8; 32]) -> Result<()> {
+        instructions::handle_publish_secret(ctx, round, secret)
+    }
+
+    /// The market authority makes a new market a batch market.
+    pub fn create_auction(ctx: Context<CreateAuction>, args: CreateAuctionArgs) -> Result<()> {
+        instructions::handle_create_auction(ctx, args)
+    }
+
+    /// Submits an order sealed to the current batch's key, locking its collateral.
+    pub fn submit_sealed(ctx: Context<SealedOrders>, args: SubmitSealedArgs) -> Result<()> {
+        instructions::handle_submit_sealed(ctx, args)
+    }
+
+    /// Withdraws a sealed order before its batch closes.
+    pub fn cancel_sealed(ctx: Context<SealedOrders>, batch_id: u64, index: u32) -> Result<()> {
+        instructions::handle_cancel_sealed(ctx, batch_id, index)
+    }
+
+    /// Permissionless: opens up to `limit` of a closed batch's orders with its published secret.
+    pub fn decrypt_batch(ctx: Context<BatchStep>, batch_id: u64, expected_cursor: u32, limit: u8) -> Result<()> {
+        instructions::handle_decrypt_batch(ctx, batch_id, expected_cursor, limit)
+    }
+
+    /// Permissionless: clears an opened batch at one price against the book.
+    pub fn clear_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> {
+        instructions::handle_clear_batch(ctx, batch_id)
+    }
+
+    /// Permissionless: takes the resting orders a cleared batch allotted, then settles its sealed orders.
+    pub fn execute_batch<'info>(
+        ctx: Context<'info, BatchStep<'info>>,
+        batch_id: u64,
+        expected_cursor: u32,
+        limit: u8,
+    ) -> Result<()> {
+        instructions::handle_execute_batch(ctx, batch_id, expected_cursor, limit)
+    }
+
+    /// Permissionless: voids a batch whose key did not come within its reveal timeout.
+    pub fn void_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> {
+        instructions::handle_void_batch(ctx, batch_id)
+    }
+
+    /// The authority closes a paused batch market's auction (the market becomes continuous).
+    pub fn close_auction(ctx: Context<CloseAuction>) -> Result<()> {
+        instructions::handle_close_auction(ctx)
     }
 }

@@ -1,8 +1,10 @@
+mod auction;
 mod close;
 mod consume_events;
 mod create_market;
 mod create_trader;
 mod funds;
+mod keypers;
 mod orders;
 mod owned_trader;
 mod set_delegate;
@@ -10,11 +12,13 @@ mod set_paused;
 mod settle;
 mod token;
 
+pub use auction::*;
 pub use close::*;
 pub use consume_events::*;
 pub use create_market::*;
 pub use create_trader::*;
 pub use funds::*;
+pub use keypers::*;
 pub use orders::*;
 pub use owned_trader::*;
 pub use set_delegate::*;

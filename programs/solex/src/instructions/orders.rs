@@ -98,10 +98,24 @@ fn now() -> Result<Now> {
     Ok(Now { slot: clock.slot, unix_time: clock.unix_timestamp })
 }
 
+/// A batch market's book takes only post-only orders (its auction does the
+/// taking), and nothing changes it from a batch's close until the batch executed.
+fn check_batch_rules(market: &Market, now: &Now, placing: Option<&PlaceOrderArgs>) -> Result<()> {
+    if let Some(args) = placing.filter(|_| market.is_batch()) {
+        let post_only = matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide);
+        require!(post_only, SolexError::BatchMarketTakes);
+    }
+    market.check_book_open(now.slot)
+}
+
 pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Result<()> {
     let a = &ctx.accounts;
-    require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
     let (now, signer) = (now()?, a.signer.key());
+    {
+        let market = a.market.load()?;
+        require!(!market.is_paused(), SolexError::MarketPaused);
+        check_batch_rules(&market, &now, Some(&args))?;
+    }
     let (placed, balances) = a.with_book(|book, trader| {
         check_delegate(trader.trader, &signer, &args)?;
         book.place(trader, &args, &now)
@@ -111,12 +125,14 @@ pub fn handle_place_order(ctx: Context<OrderBook>, args: PlaceOrderArgs) -> Resu
 
 pub fn handle_cancel_order(ctx: Context<OrderBook>, side: Side, order_id: u128) -> Result<()> {
     let a = &ctx.accounts;
+    check_batch_rules(&*a.market.load()?, &now()?, None)?;
     let (cancelled, balances) = a.with_book(|book, trader| book.cancel(trader, side, order_id))?;
     emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.cancelled_event(seq, vec![cancelled], balances))
 }
 
 pub fn handle_cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64) -> Result<()> {
     let a = &ctx.accounts;
+    check_batch_rules(&*a.market.load()?, &now()?, None)?;
     let (cancelled, balances) = a.with_book(|book, trader| {
         // An order filled but not yet consumed keeps its slot: pick the one still on the book.
         let slot = trader
@@ -132,6 +148,7 @@ pub fn handle_cancel_by_client_id(ctx: Context<OrderBook>, client_order_id: u64)
 
 pub fn handle_cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8) -> Result<()> {
     let a = &ctx.accounts;
+    check_batch_rules(&*a.market.load()?, &now()?, None)?;
     let (cancelled, balances) = a.with_book(|book, trader| book.cancel_all(trader, side, limit))?;
     emit(&a.event_authority, &mut *a.market.load_mut()?, |seq| a.cancelled_event(seq, cancelled, balances))
 }
@@ -139,8 +156,12 @@ pub fn handle_cancel_all(ctx: Context<OrderBook>, side: Option<Side>, limit: u8)
 /// Cancel one order and place another, atomically: if the placement fails, the cancel is undone too.
 pub fn handle_replace_order(ctx: Context<OrderBook>, side: Side, order_id: u128, args: PlaceOrderArgs) -> Result<()> {
     let a = &ctx.accounts;
-    require!(!a.market.load()?.is_paused(), SolexError::MarketPaused);
     let (now, signer) = (now()?, a.signer.key());
+    {
+        let market = a.market.load()?;
+        require!(!market.is_paused(), SolexError::MarketPaused);
+        check_batch_rules(&market, &now, Some(&args))?;
+    }
     let ((cancelled, after_cancel, placed), balances) = a.with_book(|book, trader| {
         check_delegate(trader.trader, &signer, &args)?;
         let cancelled = book.cancel(trader, side, order_id)?;
@@ -175,6 +196,7 @@ pub fn handle_prune_expired(ctx: Context<PruneExpired>, side: Side, limit: u8) -
     let a = &ctx.accounts;
     let now = now()?;
     let mut market = a.market.load_mut()?;
+    check_batch_rules(&market, &now, None)?;
     let mut queue = a.fill_queue.load_mut()?;
     let mut book = match side {
         Side::Bid => a.bids.load_mut()?,

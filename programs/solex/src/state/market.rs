@@ -60,8 +60,15 @@ pub struct Market {
     /// 1 once `close_market` ran: the account stays as a tombstone so the address
     /// (and its event sequence) can never be created again.
     pub closed: u8,
+    pub _padding: [u8; 7],
+    /// A batch market (`auction` set): from this slot on, nothing may change the
+    /// book until the batch closing then has executed (0: not frozen). See `Auction`.
+    pub frozen_from_slot: u64,
+    /// The market's auction account when it is a batch market (ADR 8); default: a
+    /// continuous market.
+    pub auction: Pubkey,
     /// Room for later fields, so markets created now keep their layout.
-    pub _reserved: [u8; 63],
+    pub _reserved: [u8; 16],
 }
 
 const _: () = assert!(Market::LEN == 400, "the market layout is part of the wire format");
@@ -77,6 +84,17 @@ impl Market {
 
     pub fn is_paused(&self) -> bool {
         self.paused != 0
+    }
+
+    /// A batch market: only its auction takes; the book takes post-only orders.
+    pub fn is_batch(&self) -> bool {
+        self.auction != Pubkey::default()
+    }
+
+    /// Refuses book changes while a closed batch waits to execute (no last look).
+    pub fn check_book_open(&self, slot: u64) -> Result<()> {
+        require!(self.frozen_from_slot == 0 || slot < self.frozen_from_slot, SolexError::BatchInProgress);
+        Ok(())
     }
 
     pub fn signer_seeds(&self) -> [&[u8]; 5] {
@@ -126,6 +144,17 @@ impl Market {
         } else {
             let n = self.notional(filled, price)? as u128;
             Ok(-((n * self.maker_fee_bps.unsigned_abs() as u128 / FEE_DENOMINATOR) as i64))
+        }
+    }
+
+    /// The maker fee (positive) or rebate (negative) on a fill of `quote` notional
+    /// at a price other than the order's own, as a batch auction's uniform price may
+    /// be: a fee rounded up, a rebate rounded down.
+    pub fn maker_fee_on(&self, quote: u64) -> i64 {
+        if self.maker_fee_bps >= 0 {
+            ceil_bps(quote, self.maker_fee_bps as u128) as i64
+        } else {
+            -((quote as u128 * self.maker_fee_bps.unsigned_abs() as u128 / FEE_DENOMINATOR) as i64)
         }
     }
 

@@ -44,6 +44,9 @@ pub struct Trader {
 
 const _: () = assert!(Trader::LEN == 176 && OrderSlot::LEN == 32, "the trader layout is part of the wire format");
 
+/// `OrderSlot::used` of a slot reserved by a sealed order not yet settled.
+pub const SLOT_SEALED: u8 = 2;
+
 /// One open order of a trader: enough to find it on the book (side, price, seq)
 /// and to find it by the client's id.
 #[zero_copy]
@@ -180,6 +183,30 @@ impl Trader {
         let slot = slots.iter_mut().find(|s| s.used == 0).ok_or(SolexError::TooManyOpenOrders)?;
         *slot = OrderSlot { price, seq, client_order_id: client, side: side.as_u8(), used: 1, _padding: [0; 6] };
         self.open_orders += 1;
+        Ok(())
+    }
+
+    /// Reserves a slot for a sealed order, whose side and price are unknown until its
+    /// batch opens (`used == SLOT_SEALED`; no book order has its id, so cancels by
+    /// slot pass it by). Its remainder takes it over if it rests.
+    pub fn reserve_sealed_slot(&mut self, slots: &mut [OrderSlot], seq: u64) -> Result<()> {
+        let slot = slots.iter_mut().find(|s| s.used == 0).ok_or(SolexError::TooManyOpenOrders)?;
+        *slot = OrderSlot { seq, used: SLOT_SEALED, ..Default::default() };
+        self.open_orders += 1;
+        Ok(())
+    }
+
+    /// A sealed order's remainder rests: its reserved slot becomes an open order's.
+    pub fn fill_sealed_slot(
+        &mut self,
+        slots: &mut [OrderSlot],
+        seq: u64,
+        side: Side,
+        price: u64,
+        client: u64,
+    ) -> Result<()> {
+        let slot = slots.iter_mut().find(|s| s.used != 0 && s.seq == seq).ok_or(SolexError::OrderNotFound)?;
+        *slot = OrderSlot { price, seq, client_order_id: client, side: side.as_u8(), used: 1, _padding: [0; 6] };
         Ok(())
     }
 
