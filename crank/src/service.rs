@@ -22,6 +22,7 @@ use solex_sdk::{Market, Pubkey};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::batch::BatchOutcome;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::settle::{step, Outcome};
@@ -196,15 +197,38 @@ async fn crank_market(
         let permit = shared.slots.acquire().await.expect("semaphore open");
         // The step runs to completion even if shutdown arrives meanwhile: in-flight work finishes.
         let s = shared.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        let (batch, result) = tokio::task::spawn_blocking(move || {
+            // A batch market's closed batch first: its execution queues makers' fills.
+            let batch = crate::batch::advance(&s.rpc, &s.payer, &market, &s.cfg);
             let outcome = step(&s.rpc, &s.payer, &market, &s.cfg);
             let slot = s.rpc.slot().ok();
-            (outcome, slot)
+            (batch, (outcome, slot))
         })
         .await
         .expect("settlement step panicked");
         drop(permit);
         let m = &shared.metrics;
+        let batch_stepped = match batch {
+            Ok(BatchOutcome::Stepped { action, compute_units }) => {
+                m.transaction("confirmed", action);
+                tracing::info!(%market, action, compute_units, "batch step");
+                true
+            }
+            Ok(BatchOutcome::Raced { reason }) => {
+                m.transaction("failed", reason);
+                true
+            }
+            Ok(BatchOutcome::WaitingForKey { batch }) => {
+                tracing::debug!(%market, batch, "batch closed; waiting for its keypers' shares");
+                false
+            }
+            Ok(BatchOutcome::Idle) => false,
+            Err(e) => {
+                m.transaction("failed", e.reason());
+                tracing::warn!(%market, error = %e, "batch step failed");
+                false
+            }
+        };
         let next = match result {
             (Ok(outcome), slot) => {
                 m.rpc_ok(true);
@@ -261,6 +285,8 @@ async fn crank_market(
                 wait
             }
         };
+        // A batch step may have more to do at once.
+        let next = if batch_stepped { Duration::ZERO } else { next };
         // Idle waits end early when the websocket reports a queue change; backoff waits do not.
         let wake = (next == poll).then_some(&*wake);
         if !next.is_zero() && !pause(&mut shutdown, next, wake).await {

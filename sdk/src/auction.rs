@@ -45,6 +45,12 @@ pub fn create_keyper_set(
     ]
 }
 
+/// Round keys one `register_keys` carries for a set of `n` members: each is 36 bytes
+/// plus 32 per member, inside a 1,232-byte transaction with one signer.
+pub fn keys_per_transaction(n: usize) -> usize {
+    (900 / (36 + 32 * n)).max(1)
+}
+
 pub fn register_keys(keyper: Pubkey, keyper_set: Pubkey, first_round: u64, keys: Vec<RoundKeyData>) -> Instruction {
     ix(accounts::KeyperAction { keyper, keyper_set }, instruction::RegisterKeys { first_round, keys })
 }

@@ -9,6 +9,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 use solana_transaction::Transaction;
 
+/// A local validator's JSON-RPC address, the default of every Solex tool.
+pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
+
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     /// The node could not be reached or answered with something that is not JSON-RPC.
@@ -199,11 +202,26 @@ impl RpcClient {
 
     /// Accounts owned by `program` whose data starts with `prefix` (a discriminator).
     pub fn program_accounts(&self, program: &Pubkey, prefix: &[u8]) -> Result<Vec<(Pubkey, RpcAccount)>, RpcError> {
-        let filter = json!({"memcmp": {"offset": 0, "bytes": bs58::encode(prefix).into_string()}});
-        let v = self.call(
-            "getProgramAccounts",
-            json!([program.to_string(), {"encoding": "base64", "commitment": self.commitment, "filters": [filter]}]),
-        )?;
+        self.program_accounts_matching(program, &[(0, prefix)], None)
+    }
+
+    /// Accounts owned by `program` whose data holds each `(offset, bytes)`; only
+    /// `slice` (offset, length) of each account's data when given.
+    pub fn program_accounts_matching(
+        &self,
+        program: &Pubkey,
+        matching: &[(usize, &[u8])],
+        slice: Option<(usize, usize)>,
+    ) -> Result<Vec<(Pubkey, RpcAccount)>, RpcError> {
+        let filters: Vec<Value> = matching
+            .iter()
+            .map(|(offset, bytes)| json!({"memcmp": {"offset": offset, "bytes": bs58::encode(bytes).into_string()}}))
+            .collect();
+        let mut config = json!({"encoding": "base64", "commitment": self.commitment, "filters": filters});
+        if let Some((offset, length)) = slice {
+            config["dataSlice"] = json!({"offset": offset, "length": length});
+        }
+        let v = self.call("getProgramAccounts", json!([program.to_string(), config]))?;
         v.as_array()
             .into_iter()
             .flatten()

@@ -46,11 +46,6 @@ pub fn deal(n: u16, t: u16) -> DealtKey {
     out
 }
 
-/// Round keys one `register_keys` carries for `n` members (inside a 1,232-byte transaction).
-pub fn keys_per_transaction(n: usize) -> usize {
-    (900 / (36 + 32 * n)).max(1)
-}
-
 pub struct Committee {
     pub members: Vec<Keypair>,
     pub threshold: u16,
@@ -105,7 +100,7 @@ impl Committee {
         }
         let mut results = vec![];
         let all: Vec<u64> = rounds.collect();
-        for chunk in all.chunks(keys_per_transaction(n)) {
+        for chunk in all.chunks(ax::keys_per_transaction(n)) {
             let keys: Vec<RoundKeyData> = chunk
                 .iter()
                 .map(|r| {

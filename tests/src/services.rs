@@ -140,6 +140,51 @@ pub fn indexer(database_url: &str, rpc_url: &str, ws_url: &str, api_addr: &str, 
     spawn("solex-indexer", &args.map(String::from), log)
 }
 
+/// How to run one `solex-keyper`.
+#[derive(Clone, Debug)]
+pub struct KeyperArgs {
+    pub rpc_url: String,
+    /// Its identity (a member of the keyper set), which also pays.
+    pub keypair: PathBuf,
+    pub keyper_set: Pubkey,
+    /// Where it serves its peers, /health and /metrics.
+    pub listen: String,
+    /// (index, base URL) of every other member.
+    pub peers: Vec<(usize, String)>,
+    pub state_dir: PathBuf,
+    pub session_rounds: u16,
+}
+
+/// `solex-keyper` with `a`'s settings.
+pub fn keyper(a: &KeyperArgs, log: Option<&Path>) -> Child {
+    let mut args: Vec<String> = vec![
+        "--rpc-url".into(),
+        a.rpc_url.clone(),
+        "--keyper-set".into(),
+        a.keyper_set.to_string(),
+        "--listen".into(),
+        a.listen.clone(),
+        "--poll-ms".into(),
+        "200".into(),
+        "--session-rounds".into(),
+        a.session_rounds.to_string(),
+        "--keypair".into(),
+        a.keypair.display().to_string(),
+        "--state-dir".into(),
+        a.state_dir.display().to_string(),
+    ];
+    for (i, url) in &a.peers {
+        args.extend(["--peer".into(), format!("{i}={url}")]);
+    }
+    spawn("solex-keyper", &args, log)
+}
+
+/// SIGKILL, then wait: a crash, nothing flushed.
+pub fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Runs a one-shot `solex-indexer` command (backfill, digest, check); its stdout.
 pub fn indexer_command(database_url: &str, args: &[&str]) -> String {
     let out = Command::new(sibling("solex-indexer"))
