@@ -19,12 +19,15 @@ pub enum Kind {
     Orders,
     Fills,
     Balances,
+    /// A batch market's batches: one message per phase of each (a sealed order
+    /// submitted or cancelled, opened, cleared, voided, done), the batch's row.
+    Batches,
 }
 
 impl Kind {
     /// Every kind and its name, in declaration order (`name` indexes it): the one
     /// table of channel names.
-    pub const NAMES: [(Kind, &'static str); 7] = [
+    pub const NAMES: [(Kind, &'static str); 8] = [
         (Kind::Events, "events"),
         (Kind::Book, "book"),
         (Kind::Trades, "trades"),
@@ -32,6 +35,7 @@ impl Kind {
         (Kind::Orders, "orders"),
         (Kind::Fills, "fills"),
         (Kind::Balances, "balances"),
+        (Kind::Batches, "batches"),
     ];
 
     pub const fn name(self) -> &'static str {
@@ -40,7 +44,7 @@ impl Kind {
 
     /// Whether the key is a market (else an owner's wallet).
     pub const fn is_market(self) -> bool {
-        matches!(self, Kind::Events | Kind::Book | Kind::Trades | Kind::Candles)
+        matches!(self, Kind::Events | Kind::Book | Kind::Trades | Kind::Candles | Kind::Batches)
     }
 }
 
@@ -95,7 +99,7 @@ impl Channel {
     }
 
     /// The names a client may subscribe to, for error messages:
-    /// `events|book|trades|candles:<market> or orders|fills|balances:<owner>`.
+    /// `events|book|trades|candles|batches:<market> or orders|fills|balances:<owner>`.
     pub fn grammar() -> String {
         let names = |market: bool| {
             Kind::NAMES.iter().filter(|(k, _)| k.is_market() == market).map(|(_, n)| *n).collect::<Vec<_>>().join("|")
@@ -171,6 +175,6 @@ mod tests {
         ] {
             assert!(bad.parse::<Channel>().is_err(), "{bad:?}");
         }
-        assert_eq!(Channel::grammar(), "events|book|trades|candles:<market> or orders|fills|balances:<owner>");
+        assert_eq!(Channel::grammar(), "events|book|trades|candles|batches:<market> or orders|fills|balances:<owner>");
     }
 }

@@ -228,7 +228,17 @@ pub async fn markets(pool: &PgPool) -> anyhow::Result<Vec<(String, i64, i64)>> {
 }
 
 /// The tables derived from the event log, each with a `market` column.
-const DERIVED: &[&str] = &["markets", "traders", "orders", "order_history", "trades", "candles", "quarantined_markets"];
+const DERIVED: &[&str] = &[
+    "markets",
+    "traders",
+    "orders",
+    "order_history",
+    "trades",
+    "candles",
+    "batches",
+    "sealed_orders",
+    "quarantined_markets",
+];
 
 /// Rebuilds every derived table from the event log, in one transaction.
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<u64> {
@@ -402,6 +412,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("order_history", "market, order_id, seq"),
     ("trades", "market, fill_seq"),
     ("candles", "market, interval, start"),
+    ("batches", "market, batch_id"),
+    ("sealed_orders", "market, batch_id, idx"),
     ("quarantined_markets", "market"),
     ("events", "market, seq"),
 ];

@@ -2,9 +2,9 @@
 //!
 //! A client sends `{"op": "subscribe", "channel": "<kind>:<key>"}` (or
 //! `unsubscribe`). Market channels (`<key>` a market address the index knows, else
-//! `unknown_market`): `events`, `book`, `trades`, `candles`. Trader channels (`<key>`
-//! the owner's wallet, which may have no trader account yet): `orders`, `fills`,
-//! `balances`. A connection holds at most `MAX_SUBSCRIPTIONS` channels
+//! `unknown_market`): `events`, `book`, `trades`, `candles`, `batches`. Trader
+//! channels (`<key>` the owner's wallet, which may have no trader account yet):
+//! `orders`, `fills`, `balances`. A connection holds at most `MAX_SUBSCRIPTIONS` channels
 //! (`too_many_subscriptions`). Messages are `{"channel", "type", "data"}`.
 //!
 //! `book:<market>` first sends `type: "snapshot"` (every level, with the `seq` it
