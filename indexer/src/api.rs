@@ -101,6 +101,9 @@ struct MarketRow {
     min_order_lots: Numeric,
     maker_fee_bps: i16,
     taker_fee_bps: i16,
+    /// null for a continuous market; a batch market's auction and its parameters:
+    /// {auction, keyper_set, batch_slots, reveal_timeout_slots, sealed_fee, capacity}.
+    batch: Option<Value>,
     /// null, or where its derivation stopped: {seq, kind, error} (see /health).
     quarantined: Option<Value>,
 }
@@ -108,7 +111,10 @@ struct MarketRow {
 async fn markets(State(app): State<App>) -> ApiResult {
     let markets: Vec<MarketRow> = sqlx::query_as(
         "SELECT m.market, base_mint, quote_mint, base_lot_size, quote_tick_size, min_order_lots, maker_fee_bps,
-           taker_fee_bps, CASE WHEN q.market IS NOT NULL THEN jsonb_build_object('seq', q.seq, 'kind', q.kind,
+           taker_fee_bps, CASE WHEN m.auction IS NOT NULL THEN jsonb_build_object('auction', m.auction,
+           'keyper_set', m.keyper_set, 'batch_slots', m.batch_slots, 'reveal_timeout_slots', m.reveal_timeout_slots,
+           'sealed_fee', m.sealed_fee, 'capacity', m.batch_capacity) END AS batch,
+           CASE WHEN q.market IS NOT NULL THEN jsonb_build_object('seq', q.seq, 'kind', q.kind,
            'error', q.error) END AS quarantined
          FROM markets m LEFT JOIN quarantined_markets q ON q.market = m.market ORDER BY m.market",
     )
@@ -267,6 +273,58 @@ async fn order(State(app): State<App>, Path((market, order_id)): Path<(String, S
     order.map(Json).ok_or_else(|| ApiError::not_found("unknown_order", format!("no order {id} in market {market}")))
 }
 
+/// A batch market's batches, newest first: each with its status, its sealed orders
+/// (submitted, cancelled, valid, voids), its clearing (price, volume, demand, supply,
+/// imbalance) and when each phase happened; `before` (a batch id) pages back. A
+/// continuous market has none.
+async fn batches(
+    State(app): State<App>,
+    Path(market): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let market = market_key(&market)?;
+    let (limit, before) = (limit(&q)?, cursor(&q, "before")?);
+    known_market(&app.db, &market).await?;
+    let batches: Vec<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(b.*) - 'market' FROM batches b WHERE market = $1 AND batch_id < $2
+         ORDER BY batch_id DESC LIMIT $3",
+    )
+    .bind(&market)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&app.db)
+    .await?;
+    let next = next_page(&batches, limit, |b| b["batch_id"].as_i64());
+    Ok(Json(json!({"market": market, "batches": batches, "next_before": next})))
+}
+
+/// One batch with its sealed orders in submission order. An order's contents (side,
+/// type, price, size, client id) are null until its batch opens: the index learns
+/// them from `OrdersRevealed`, never before.
+async fn batch(State(app): State<App>, Path((market, batch_id)): Path<(String, String)>) -> ApiResult {
+    let market = market_key(&market)?;
+    let id = batch_id
+        .parse::<u64>()
+        .map_err(|_| ApiError::bad("invalid_batch_id", "batch ids are unsigned decimal integers"))?;
+    known_market(&app.db, &market).await?;
+    let unknown = || ApiError::not_found("unknown_batch", format!("no batch {id} in market {market}"));
+    // Batch ids are stored as BIGINT (the indexer refuses larger ones): a larger id is no batch.
+    let key = i64::try_from(id).map_err(|_| unknown())?;
+    let batch: Option<Value> = sqlx::query_scalar(
+        "SELECT (to_jsonb(b.*) - 'market') || jsonb_build_object('sealed_orders', COALESCE((SELECT
+           jsonb_agg(to_jsonb(s.*) - 'market' - 'batch_id' ORDER BY s.idx) FROM sealed_orders s
+           WHERE s.market = b.market AND s.batch_id = b.batch_id), '[]'::jsonb))
+         FROM batches b WHERE b.market = $1 AND b.batch_id = $2",
+    )
+    .bind(&market)
+    .bind(key)
+    .fetch_optional(&app.db)
+    .await?;
+    let mut batch = batch.ok_or_else(unknown)?;
+    batch["market"] = json!(market);
+    Ok(Json(batch))
+}
+
 /// The `market` query parameter the per-trader lists require.
 async fn market_param(app: &App, q: &HashMap<String, String>) -> Result<String, ApiError> {
     let market = q.get("market").ok_or_else(|| ApiError::bad("missing_market", "the market parameter is required"))?;
@@ -361,6 +419,8 @@ pub const ROUTES: &[&str] = &[
     "/markets/{market}/events",
     "/markets/{market}/candles",
     "/markets/{market}/orders/{order_id}",
+    "/markets/{market}/batches",
+    "/markets/{market}/batches/{batch_id}",
     "/traders/{owner}/orders",
     "/traders/{owner}/fills",
     "/traders/{owner}/balances",
@@ -411,6 +471,8 @@ pub fn router(app: App) -> Router {
         .route("/markets/{market}/events", get(events))
         .route("/markets/{market}/candles", get(candles))
         .route("/markets/{market}/orders/{order_id}", get(order))
+        .route("/markets/{market}/batches", get(batches))
+        .route("/markets/{market}/batches/{batch_id}", get(batch))
         .route("/traders/{owner}/orders", get(trader_orders))
         .route("/traders/{owner}/fills", get(trader_fills))
         .route("/traders/{owner}/balances", get(trader_balances))

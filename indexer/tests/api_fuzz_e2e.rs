@@ -63,7 +63,7 @@ async fn no_request_the_schema_describes_gets_a_server_error() {
     assert_eq!(status, 200);
     let examples = json!({
         "market": market, "owner": owner, "order_id": order_id, "side": "bid", "price": 99, "qty": 1,
-        "client_id": 1, "asset": "quote", "amount": 1, "type": "limit", "interval": "1m", "status": "open",
+        "client_id": 1, "asset": "quote", "amount": 1, "type": "limit", "interval": "1m", "status": "open", "batch_id": 0,
     });
     add_examples(&mut doc, &examples);
     let schema = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
@@ -92,6 +92,6 @@ async fn no_request_the_schema_describes_gets_a_server_error() {
         "schemathesis found server errors:\n{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("Tested: 19"), "every operation but /ws was exercised:\n{report}");
+    assert!(report.contains("Tested: 21"), "every operation but /ws was exercised:\n{report}");
     stack.stop().await;
 }

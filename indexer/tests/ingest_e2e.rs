@@ -205,7 +205,8 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         }
     }
     assert_eq!(seqs, (1..=seq1 as i64).collect::<Vec<_>>());
-    // Every documented route answers (/ws is tested below).
+    // Every documented route answers (/ws is tested below); a continuous market has
+    // no batch, so one batch's route answers its 404 (batch_e2e reads real ones).
     let (owner, order_id): (String, String) = sqlx::query_as(
         "SELECT t.owner, o.order_id FROM orders o JOIN traders t USING (market, trader) WHERE o.market = $1 LIMIT 1",
     )
@@ -214,7 +215,11 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     .await
     .unwrap();
     for route in solex_indexer::api::ROUTES.iter().filter(|r| **r != "/ws" && !r.starts_with("/tx/")) {
-        let mut path = route.replace("{market}", &m1).replace("{owner}", &owner).replace("{order_id}", &order_id);
+        let mut path = route
+            .replace("{market}", &m1)
+            .replace("{owner}", &owner)
+            .replace("{order_id}", &order_id)
+            .replace("{batch_id}", "0");
         if path.ends_with("/orders") || path.ends_with("/fills") {
             path.push_str(&format!("?market={m1}"));
         }
@@ -226,7 +231,11 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         } else {
             get(base, &path).await
         };
-        assert_eq!(status, 200, "{route}: {body}");
+        if route.contains("{batch_id}") {
+            assert_eq!((status, body["code"].as_str()), (404, Some("unknown_batch")), "{route}: {body}");
+        } else {
+            assert_eq!(status, 200, "{route}: {body}");
+        }
     }
     // Bad requests: 4xx with a JSON code.
     let other = solex_sdk::Pubkey::new_unique();
@@ -245,6 +254,10 @@ async fn event_log_is_complete_idempotent_and_resumable() {
         (format!("/traders/{owner}/orders?market={m1}&status=maybe"), 400, "invalid_status"),
         (format!("/traders/{owner}/fills?market={other}"), 404, "unknown_market"),
         (format!("/markets/{m1}/candles?before=-5"), 400, "invalid_cursor"),
+        (format!("/markets/{m1}/batches?before=x"), 400, "invalid_cursor"),
+        (format!("/markets/{other}/batches"), 404, "unknown_market"),
+        (format!("/markets/{m1}/batches/-1"), 400, "invalid_batch_id"),
+        (format!("/markets/{m1}/batches/{}", u64::MAX), 404, "unknown_batch"),
     ] {
         let (got, body) = get(base, &path).await;
         assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{path}: {body}");
