@@ -282,3 +282,75 @@ impl TestAuction {
         landed
     }
 }
+
+/// A committee's members as `solex-keyper` processes, on free ports, logging and
+/// keeping their state under `dir`.
+pub struct Keypers {
+    pub args: Vec<crate::services::KeyperArgs>,
+    pub children: Vec<Option<std::process::Child>>,
+    dir: std::path::PathBuf,
+}
+
+impl Keypers {
+    pub fn start(rpc_url: &str, committee: &Committee, dir: &std::path::Path, session_rounds: u16) -> Self {
+        let n = committee.members.len();
+        let ports: Vec<u16> = (0..n).map(|_| crate::services::free_port()).collect();
+        let args = (0..n)
+            .map(|i| {
+                let keypair = dir.join(format!("keyper{i}.json"));
+                solana_keypair::write_keypair_file(&committee.members[i], &keypair).expect("keypair file");
+                crate::services::KeyperArgs {
+                    rpc_url: rpc_url.to_string(),
+                    keypair,
+                    keyper_set: committee.keyper_set,
+                    listen: format!("127.0.0.1:{}", ports[i]),
+                    peers: (0..n).filter(|j| *j != i).map(|j| (j, format!("http://127.0.0.1:{}", ports[j]))).collect(),
+                    state_dir: dir.join(format!("keyper{i}")),
+                    session_rounds,
+                }
+            })
+            .collect();
+        let mut k = Self { args, children: vec![], dir: dir.to_path_buf() };
+        k.children = (0..n).map(|i| Some(k.spawn(i))).collect();
+        k
+    }
+
+    fn spawn(&self, i: usize) -> std::process::Child {
+        crate::services::keyper(&self.args[i], Some(&self.dir.join(format!("keyper{i}.log"))))
+    }
+
+    /// SIGKILL member `i`.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            crate::services::kill(&mut c);
+        }
+    }
+
+    /// Starts member `i` again, from its state directory.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        self.children[i] = Some(self.spawn(i));
+    }
+
+    /// Usable keys registered for the rounds after the current one, without a gap.
+    pub fn keys_ahead(chain: &dyn Ledger, c: &Committee) -> u64 {
+        let state = c.state(chain);
+        let round = c.round_of(chain.current_slot());
+        (round + 1..).take_while(|r| state.round(*r).is_some_and(|e| e.usable(*r))).count() as u64
+    }
+
+    /// Waits until `rounds` rounds of keys are registered ahead; how long it took.
+    pub fn wait_keys_ahead(chain: &dyn Ledger, c: &Committee, rounds: u64) -> std::time::Duration {
+        crate::exchange::wait("keys registered ahead", std::time::Duration::from_secs(180), || {
+            Self::keys_ahead(chain, c) >= rounds
+        })
+    }
+}
+
+impl Drop for Keypers {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().flatten() {
+            crate::services::terminate(c);
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod litesvm_ledger;
 pub mod model;
 pub mod proxy;
 pub mod rpc;
+pub mod sandwich;
 pub mod scenario;
 pub mod services;
 pub mod validator;

@@ -133,6 +133,18 @@ pub fn crank(
     spawn("solex-crank", &args, log)
 }
 
+/// `solex-crank` settling (and, for batch markets, processing the batches of) exactly `markets`.
+pub fn crank_for_markets(rpc_url: &str, ws_url: &str, keypair: &Path, markets: &[Pubkey], log: Option<&Path>) -> Child {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let args = ["--rpc-url", rpc_url, "--ws-url", ws_url, "--metrics-addr", &metrics, "--poll-ms", "200"];
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    args.extend(["--keypair".into(), keypair.display().to_string()]);
+    for m in markets {
+        args.extend(["--market".into(), m.to_string()]);
+    }
+    spawn("solex-crank", &args, log)
+}
+
 /// `solex-indexer run` into `database_url`, serving the APIs on `api_addr`.
 pub fn indexer(database_url: &str, rpc_url: &str, ws_url: &str, api_addr: &str, log: Option<&Path>) -> Child {
     let args =

@@ -6,31 +6,24 @@
 //! timeout and its collateral unlocks; restarted, the keypers resume and batches
 //! clear again. Needs `cargo build -p solex-keyper -p solex-crank` (cargo test
 //! --workspace builds them).
-use std::process::Child;
 use std::time::Duration;
 
 use solana_keypair::write_keypair_file;
 use solex::CreateAuctionArgs;
 use solex_sdk::auction::SealedOrder;
 use solex_sdk::{CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, Side, SolexError};
-use solex_tests::auction::{Committee, TestAuction};
+use solex_tests::auction::{Committee, Keypers, TestAuction};
 use solex_tests::exchange::wait;
 use solex_tests::ledger::Ledger;
 use solex_tests::rpc::RpcClient;
 use solex_tests::scenario::{trader_account, Wallet};
-use solex_tests::services::{self, free_port, KeyperArgs};
+use solex_tests::services::{self, free_port};
 use solex_tests::validator::TestValidator;
 use solex_tests::{Keypair, Signer};
 
 /// Slots per keyper round and per batch (1.6 s on the validator).
 const ROUND: u64 = 4;
 const TIMEOUT: u64 = 40;
-
-fn keys_ahead(chain: &RpcClient, c: &Committee) -> u64 {
-    let state = c.state(chain);
-    let round = c.round_of(chain.current_slot());
-    (round + 1..).take_while(|r| state.round(*r).is_some_and(|e| e.usable(*r))).count() as u64
-}
 
 /// Submits `order` for `w` to whichever batch is collecting when it lands.
 fn submit(chain: &mut RpcClient, c: &Committee, a: &TestAuction, w: &Wallet, order: SealedOrder) -> u64 {
@@ -62,26 +55,8 @@ fn batches_clear_with_a_threshold_of_keypers_void_without_one_and_resume_after_r
     chain.airdrop(&payer.pubkey(), 100_000_000_000);
     let committee = Committee::create(&mut chain, &payer, 3, 2, ROUND, 16, 64);
 
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let args: Vec<KeyperArgs> = (0..3)
-        .map(|i| {
-            let keypair = logs.join(format!("keyper{i}.json"));
-            write_keypair_file(&committee.members[i], &keypair).unwrap();
-            KeyperArgs {
-                rpc_url: validator.rpc_url(),
-                keypair,
-                keyper_set: committee.keyper_set,
-                listen: format!("127.0.0.1:{}", ports[i]),
-                peers: (0..3).filter(|j| *j != i).map(|j| (j, format!("http://127.0.0.1:{}", ports[j]))).collect(),
-                state_dir: logs.join(format!("keyper{i}")),
-                session_rounds: 8,
-            }
-        })
-        .collect();
-    let start = |i: usize| services::keyper(&args[i], Some(&logs.join(format!("keyper{i}.log"))));
-    let mut keypers: Vec<Child> = (0..3).map(start).collect();
-    let took =
-        wait("keys registered 12 rounds ahead", Duration::from_secs(180), || keys_ahead(&chain, &committee) >= 12);
+    let mut keypers = Keypers::start(&validator.rpc_url(), &committee, logs, 8);
+    let took = Keypers::wait_keys_ahead(&chain, &committee, 12);
     println!("keypers: 12 rounds of keys registered ahead after {took:?}");
 
     let market = CreateMarketArgs {
@@ -131,13 +106,13 @@ fn batches_clear_with_a_threshold_of_keypers_void_without_one_and_resume_after_r
     wait("the maker settled", Duration::from_secs(30), || queue_empty(&chain));
 
     // One keyper killed: two shares still open the batches.
-    services::kill(&mut keypers[2]);
+    keypers.kill(2);
     post(&mut chain, 100).expect("post-only ask");
     submit(&mut chain, &committee, &a, &taker, order(Side::Bid, 100, 2));
     wait("a batch executed with two keypers", Duration::from_secs(60), || a.state(&chain).auction.batches_cleared >= 2);
 
     // Two killed: no batch can open; at its timeout it is voided and refunded in full.
-    services::kill(&mut keypers[1]);
+    keypers.kill(1);
     let before = trader(&chain);
     submit(&mut chain, &committee, &a, &taker, order(Side::Bid, 100, 3));
     wait("the batch voided", Duration::from_secs(90), || {
@@ -148,9 +123,9 @@ fn batches_clear_with_a_threshold_of_keypers_void_without_one_and_resume_after_r
     assert_eq!((after.quote_available, after.quote_locked), (before.quote_available, 0), "refunded in full");
 
     // Restarted from their state directories, the keypers resume: keys again, then batches.
-    keypers[1] = start(1);
-    keypers[2] = start(2);
-    let took = wait("keys registered again", Duration::from_secs(180), || keys_ahead(&chain, &committee) >= 4);
+    keypers.restart(1);
+    keypers.restart(2);
+    let took = Keypers::wait_keys_ahead(&chain, &committee, 4);
     println!("keypers: keys registered ahead again {took:?} after the restarts");
     submit(&mut chain, &committee, &a, &taker, order(Side::Bid, 100, 1));
     wait("a batch executed after the restarts", Duration::from_secs(90), || {
@@ -160,8 +135,6 @@ fn batches_clear_with_a_threshold_of_keypers_void_without_one_and_resume_after_r
     a.m.assert_conserved(&chain, &[&maker, &taker]);
 
     services::terminate(&mut crank);
-    for k in &mut keypers {
-        services::terminate(k);
-    }
+    drop(keypers);
     let _ = std::fs::remove_dir_all(&dir);
 }
