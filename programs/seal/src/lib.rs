@@ -110,42 +110,62 @@ impl OrderPlaintext {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104) of the concatenation of `msg` (at most four parts) under
-/// a key of at most 64 bytes, with one `sha256` per pass so it costs two syscalls.
-fn hmac(key: &[u8], msg: &[&[u8]]) -> [u8; 32] {
-    debug_assert!(key.len() <= 64 && msg.len() <= 4);
-    let (mut ipad, mut opad) = ([0x36u8; 64], [0x5cu8; 64]);
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
+/// An HMAC-SHA256 (RFC 2104) key of at most 64 bytes, its pads computed once, so
+/// each MAC costs two `sha256` syscalls and the pads' XOR (8 bytes at a time) is
+/// paid once per key, not once per MAC.
+struct HmacKey {
+    ipad: [u8; 64],
+    opad: [u8; 64],
+}
+
+impl HmacKey {
+    fn new(key: &[u8]) -> Self {
+        debug_assert!(key.len() <= 64);
+        let mut k = [0u8; 64];
+        k[..key.len()].copy_from_slice(key);
+        let (mut ipad, mut opad) = ([0u8; 64], [0u8; 64]);
+        for ((word, i), o) in k.chunks_exact(8).zip(ipad.chunks_exact_mut(8)).zip(opad.chunks_exact_mut(8)) {
+            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            i.copy_from_slice(&(w ^ 0x3636_3636_3636_3636).to_le_bytes());
+            o.copy_from_slice(&(w ^ 0x5c5c_5c5c_5c5c_5c5c).to_le_bytes());
+        }
+        Self { ipad, opad }
     }
-    let mut parts: [&[u8]; 5] = [&ipad, &[], &[], &[], &[]];
-    parts[1..=msg.len()].copy_from_slice(msg);
-    let inner = hashv(&parts[..=msg.len()]).to_bytes();
-    hashv(&[&opad, &inner]).to_bytes()
+
+    /// The MAC of the concatenation of `msg` (at most four parts).
+    fn mac(&self, msg: &[&[u8]]) -> [u8; 32] {
+        debug_assert!(msg.len() <= 4);
+        let mut parts: [&[u8]; 5] = [&self.ipad, &[], &[], &[], &[]];
+        parts[1..=msg.len()].copy_from_slice(msg);
+        let inner = hashv(&parts[..=msg.len()]).to_bytes();
+        hashv(&[&self.opad, &inner]).to_bytes()
+    }
+}
+
+#[cfg(test)]
+fn hmac(key: &[u8], msg: &[&[u8]]) -> [u8; 32] {
+    HmacKey::new(key).mac(msg)
 }
 
 /// HKDF-SHA256 (RFC 5869) of the shared point: the keystream and the MAC key.
 fn keys(shared: &[u8; 32], binding: &Binding, ephemeral: &[u8; 32]) -> ([u8; PLAINTEXT_LEN], [u8; 32]) {
-    let prk = hmac(DOMAIN, &[shared]);
+    let prk = HmacKey::new(&HmacKey::new(DOMAIN).mac(&[shared]));
     let info = binding.info(ephemeral);
-    let t1 = hmac(&prk, &[&info, &[1]]);
-    let t2 = hmac(&prk, &[&t1, &info, &[2]]);
-    let t3 = hmac(&prk, &[&t2, &info, &[3]]);
-    let mut okm = [0u8; 96];
-    okm[..32].copy_from_slice(&t1);
-    okm[32..64].copy_from_slice(&t2);
-    okm[64..].copy_from_slice(&t3);
+    let t1 = prk.mac(&[&info, &[1]]);
+    let t2 = prk.mac(&[&t1, &info, &[2]]);
+    let t3 = prk.mac(&[&t2, &info, &[3]]);
     let mut stream = [0u8; PLAINTEXT_LEN];
-    stream.copy_from_slice(&okm[..PLAINTEXT_LEN]);
+    stream[..32].copy_from_slice(&t1);
+    stream[32..].copy_from_slice(&t2[..PLAINTEXT_LEN - 32]);
     let mut mac_key = [0u8; 32];
-    mac_key.copy_from_slice(&okm[PLAINTEXT_LEN..PLAINTEXT_LEN + 32]);
+    mac_key[..32 - (PLAINTEXT_LEN - 32)].copy_from_slice(&t2[PLAINTEXT_LEN - 32..]);
+    mac_key[32 - (PLAINTEXT_LEN - 32)..].copy_from_slice(&t3[..PLAINTEXT_LEN - 32]);
     (stream, mac_key)
 }
 
 fn tag(mac_key: &[u8; 32], ciphertext: &[u8; PLAINTEXT_LEN]) -> [u8; TAG_LEN] {
     let mut t = [0u8; TAG_LEN];
-    t.copy_from_slice(&hmac(mac_key, &[ciphertext])[..TAG_LEN]);
+    t.copy_from_slice(&HmacKey::new(mac_key).mac(&[ciphertext])[..TAG_LEN]);
     t
 }
 
@@ -187,11 +207,11 @@ const IDENTITY: [u8; 32] = [0; 32];
 /// `Z = s·R` for the batch secret `s` (a canonical scalar) and an ephemeral point
 /// `R`; `None` if `R` is not a valid point (or is the identity) or `s` not canonical.
 pub fn shared_secret(secret: &[u8; 32], ephemeral: &[u8; 32]) -> Option<[u8; 32]> {
-    let point = PodRistrettoPoint(*ephemeral);
-    if *ephemeral == IDENTITY || !validate_ristretto(&point) {
+    if *ephemeral == IDENTITY {
         return None;
     }
-    multiply_ristretto(&PodScalar(*secret), &point).map(|p| p.0)
+    // The multiplication decompresses (so validates) the point itself.
+    multiply_ristretto(&PodScalar(*secret), &PodRistrettoPoint(*ephemeral)).map(|p| p.0)
 }
 
 /// A valid ristretto255 point other than the identity: what a registered key or
