@@ -6,11 +6,42 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use solex_sdk::Pubkey;
 
-#[derive(Parser, Debug, Clone)]
+#[derive(Parser, Debug)]
 #[command(
     name = "solex-keyper",
     about = "One member of a Solex keyper set: generates, registers and releases batch keys"
 )]
+pub enum Cli {
+    /// Run this member of a keyper set.
+    Run(Args),
+    /// Create a keyper set on chain (paid and authorised by --keypair); prints its address.
+    CreateSet(CreateSet),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CreateSet {
+    /// The payer and the set's authority.
+    #[arg(long)]
+    pub keypair: PathBuf,
+    #[arg(long, env = "SOLEX_RPC_URL", default_value = solex_sdk::rpc::DEFAULT_RPC_URL)]
+    pub rpc_url: String,
+    /// The members' identity public keys, in order (comma-separated; at most 8).
+    #[arg(long, value_delimiter = ',')]
+    pub members: Vec<String>,
+    #[arg(long)]
+    pub threshold: u8,
+    /// Slots per round (a batch market's batch length must be a multiple).
+    #[arg(long, default_value_t = 8)]
+    pub round_slots: u64,
+    /// Rounds a key is kept after its round (a market's reveal timeout must fit).
+    #[arg(long, default_value_t = 64)]
+    pub retain_rounds: u64,
+    /// Round keys the ring holds: keys can be registered `ring - retain_rounds` rounds ahead.
+    #[arg(long, default_value_t = 1024)]
+    pub ring: u32,
+}
+
+#[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// This keyper's identity keypair file (a member of the keyper set; it also pays its transactions).
     #[arg(long, env = "SOLEX_KEYPER_KEYPAIR")]

@@ -170,6 +170,7 @@ pub struct KeyperArgs {
 /// `solex-keyper` with `a`'s settings.
 pub fn keyper(a: &KeyperArgs, log: Option<&Path>) -> Child {
     let mut args: Vec<String> = vec![
+        "run".into(),
         "--rpc-url".into(),
         a.rpc_url.clone(),
         "--keyper-set".into(),
