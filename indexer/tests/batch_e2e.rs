@@ -34,10 +34,10 @@ use support::{chain_book, get, wait_indexed, Ws};
 
 mod support;
 
-/// Keyper rounds of 16 slots, batches of 32 (about 13 s on the validator: time for
-/// a few submissions), a key may take 32 slots after the close.
+/// Keyper rounds of 16 slots, batches of 48 (about 19 s on the validator: time for
+/// five submissions on a loaded machine), a key may take 32 slots after the close.
 const ROUND_SLOTS: u64 = 16;
-const BATCH_SLOTS: u64 = 32;
+const BATCH_SLOTS: u64 = 48;
 const TIMEOUT: u64 = 32;
 const SEALED_FEE: u64 = 100;
 
@@ -73,8 +73,15 @@ impl Scene {
         let crank = Keypair::new();
         chain.airdrop(&crank.pubkey(), 100_000_000_000);
         let mut c = Committee::create(&mut chain, &crank, 3, 2, ROUND_SLOTS, 16, 64);
-        c.register_ahead(&mut chain, 40);
-        let first = c.round_of(chain.current_slot()) + 1;
+        // Keys for 44 rounds (about 4.7 minutes; the ring takes rounds up to 48 ahead),
+        // from the round after next: a round may pass while the members'
+        // registrations land on a loaded machine, and a key can only be registered for
+        // a round not yet begun.
+        let first = c.round_of(chain.current_slot()) + 2;
+        let everyone: Vec<usize> = (0..3).collect();
+        for r in c.register(&mut chain, first..first + 44, &everyone) {
+            r.expect("register keys");
+        }
         chain.wait_until_slot(first * ROUND_SLOTS);
         let args = CreateMarketArgs {
             market_id: 1,
