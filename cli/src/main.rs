@@ -3,6 +3,10 @@
 //! URL, like the Solana CLI. Prices are in ticks, quantities in base lots, amounts
 //! in token atoms (`solex market` prints a market's lot and tick sizes).
 //!
+//! On a batch market (issue 17) orders that take are sealed on this machine and
+//! submitted to the batch auction (`place --sealed`, `cancel-sealed`, `batch`;
+//! see `batch.rs`); only post-only orders reach its book directly.
+//!
 //! Exit codes: 0 done, 1 refused (a program error, decoded) or failed, 2 bad usage.
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -18,8 +22,8 @@ use solex_sdk::events::SolexEvent;
 use solex_sdk::flow::{self, MarketContext, OrderOptions};
 use solex_sdk::instructions::{self as ix, MarketKeys};
 use solex_sdk::rpc::RpcClient;
-use solex_sdk::submit::Landed;
-use solex_sdk::{pda, BookSide, Instruction, Market, PlaceOrderArgs, Pubkey, Side, MAX_BATCH};
+use solex_sdk::submit::{Landed, TxResult};
+use solex_sdk::{pda, BookSide, Instruction, Market, OrderType, PlaceOrderArgs, Pubkey, Side, MAX_BATCH};
 
 #[derive(Parser)]
 #[command(name = "solex", version, about = "Trade on a Solex market, signing with your own keypair")]
@@ -42,8 +46,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A market's mints, lot and tick sizes, fees and state.
+    /// A market's mints, lot and tick sizes, fees and state, and whether it is a batch market.
     Market { market: String },
+    /// A batch market's auction: its rules, the batch collecting now, the batch
+    /// being processed, the last clearing price and the keys registered ahead.
+    Batch { market: String },
     /// The order book by price level, best first.
     Book {
         market: String,
@@ -89,13 +96,16 @@ enum Command {
         /// Quantity in base lots; with --ui, in base tokens (e.g. 0.5).
         #[arg(long)]
         qty: String,
-        /// Price and quantity are decimal token amounts, converted exactly with the
-        /// market's decimals, lot and tick (a value between ticks or lots is refused).
+        /// Price and quantity (and collateral) are decimal token amounts, converted
+        /// exactly with the market's decimals, lot and tick (a value between ticks or
+        /// lots is refused).
         #[arg(long)]
         ui: bool,
         /// The rest of the order, as the transaction API takes it (the same names and defaults).
         #[command(flatten)]
         order: OrderOptions,
+        #[command(flatten)]
+        sealing: Sealing,
     },
     /// Cancels one order, by its id (with its side) or by your client id.
     Cancel {
@@ -113,6 +123,9 @@ enum Command {
         #[arg(long, value_parser = flow::value_parser::<Side>())]
         side: Option<Side>,
     },
+    /// Withdraws one of your sealed orders before its batch closes (its collateral
+    /// unlocks, less the sealed-order fee). `place --sealed` prints the batch and index.
+    CancelSealed { market: String, batch_id: u64, index: u32 },
     /// Pays your available balances to your associated token accounts (created if missing).
     Settle { market: String },
     /// Creates a market (you become its authority).
@@ -139,6 +152,37 @@ enum Command {
     },
 }
 
+/// `place --sealed` and its collateral.
+#[derive(clap::Args)]
+struct Sealing {
+    /// On a batch market: seal the order here (limit, ioc or market) to the key of
+    /// the batch collecting now and submit it to that batch's auction; only its
+    /// collateral is in the clear.
+    #[arg(long)]
+    sealed: bool,
+    /// Base collateral to lock (atoms; with --ui, tokens). Default: what the order
+    /// needs (its base for an ask, none for a bid). Lock both assets to hide the side.
+    #[arg(long, requires = "sealed")]
+    collateral_base: Option<String>,
+    /// Quote collateral to lock, the sealed-order fee included (atoms; with --ui,
+    /// tokens). Default: what the order needs (a bid's notional at its limit with
+    /// fees, plus the fee).
+    #[arg(long, requires = "sealed")]
+    collateral_quote: Option<String>,
+}
+
+/// Bad usage found after parsing (clap's own exits 2 the same way).
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Asset {
     Base,
@@ -153,7 +197,7 @@ fn main() {
             println!("{}", json!({"error": format!("{e:#}")}));
         }
         eprintln!("error: {e:#}");
-        std::process::exit(1);
+        std::process::exit(if e.is::<Usage>() { 2 } else { 1 });
     }
 }
 
@@ -202,15 +246,20 @@ impl Ctx {
     /// error naming the program's error code.
     /// `signers[0]` pays.
     fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> anyhow::Result<Landed> {
+        self.submit(ixs, signers)?.map_err(|r| anyhow!("the program refused: {}", r.describe()))
+    }
+
+    /// `send`, with a rejection returned for the caller to look at.
+    fn submit(&self, ixs: &[Instruction], signers: &[&Keypair]) -> anyhow::Result<TxResult> {
         let started = Instant::now();
         if !self.json {
             eprintln!("sending transaction, waiting for confirmation ...");
         }
-        let landed = self.rpc.submit(ixs, signers)?.map_err(|r| anyhow!("the program refused: {}", r.describe()))?;
-        if !self.json {
+        let result = self.rpc.submit(ixs, signers)?;
+        if let (false, Ok(landed)) = (self.json, &result) {
             eprintln!("confirmed in {} ms: {}", started.elapsed().as_millis(), landed.signature);
         }
-        Ok(landed)
+        Ok(result)
     }
 
     fn print(&self, value: Value, text: impl FnOnce(&Value) -> String) {
@@ -242,14 +291,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "base_lot_size": m.base_lot_size, "quote_tick_size": m.quote_tick_size,
                 "min_order_lots": m.min_order_lots, "maker_fee_bps": m.maker_fee_bps,
                 "taker_fee_bps": m.taker_fee_bps, "paused": m.paused != 0, "event_seq": m.event_seq,
+                "batch_market": m.is_batch(), "auction": m.is_batch().then(|| m.auction.to_string()),
             });
             ctx.print(v, |v| {
+                let batch = match v["auction"].as_str() {
+                    Some(a) => format!(
+                        "\n  BATCH MARKET (auction {a}): orders that take are sealed (place --sealed); \
+                         solex batch {}",
+                        v["market"].as_str().unwrap_or("")
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "market {}\n  base {} (lot {} atoms)\n  quote {} (tick {} atoms per lot)\n  fees maker {} bps, taker {} bps{}",
+                    "market {}\n  base {} (lot {} atoms)\n  quote {} (tick {} atoms per lot)\n  fees maker {} bps, taker {} bps{}{batch}",
                     v["market"], v["base_mint"], v["base_lot_size"], v["quote_mint"], v["quote_tick_size"],
                     v["maker_fee_bps"], v["taker_fee_bps"], if v["paused"] == true { "\n  PAUSED" } else { "" }
                 )
             });
+        }
+        Command::Batch { market } => batch::show(&ctx, &ctx.market(&market)?)?,
+        Command::CancelSealed { market, batch_id, index } => {
+            batch::cancel_sealed(&ctx, &signer()?, &ctx.market(&market)?, batch_id, index)?
         }
         Command::Book { market, depth } => {
             let keys = ctx.market(&market)?.keys;
@@ -370,9 +432,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Deposit(funds) => move_funds(&ctx, &signer()?, true, funds)?,
         Command::Withdraw(funds) => move_funds(&ctx, &signer()?, false, funds)?,
-        Command::Place { market, side, price, qty, ui, order } => {
+        Command::Place { market, side, price, qty, ui, order, sealing } => {
+            let sealed = |price, qty| order.sealed(side, price, qty).map_err(|e| Usage(format!("--sealed: {e}")));
+            if sealing.sealed {
+                // What a sealed order cannot be is bad usage, whatever the market.
+                sealed(0, 0)?;
+            }
             let market = ctx.market(&market)?;
             let args = place_args(side, &price, &qty, ui.then(|| market.ui_terms()), &order)?;
+            if sealing.sealed {
+                let sealed = sealed(args.price, args.qty_lots)?;
+                let m = &market.market;
+                let collateral = (
+                    sealing.collateral_base.map(|a| atoms(&a, "--collateral-base", ui, m.base_decimals)).transpose()?,
+                    sealing
+                        .collateral_quote
+                        .map(|a| atoms(&a, "--collateral-quote", ui, m.quote_decimals))
+                        .transpose()?,
+                );
+                return batch::place_sealed(&ctx, &signer()?, &market, sealed, collateral);
+            }
+            if market.market.is_batch() && !matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide) {
+                bail!(
+                    "market {} is a batch market: only post-only orders reach its book, and orders that take go to \
+                     its batch auction sealed: add --sealed (limit, ioc or market), or --type post_only",
+                    market.keys.market
+                );
+            }
             let kp = signer()?;
             let landed = ctx.send(&[ix::place_order(kp.pubkey(), &market.keys, args)], &[&kp])?;
             let placed = landed.events.iter().find_map(|e| match e {
@@ -503,6 +589,15 @@ fn whole(value: &str, flag: &str, unit: &str) -> anyhow::Result<u64> {
         .map_err(|_| anyhow!("{flag} {value:?} is not a whole number of {unit} (--ui takes decimal token amounts)"))
 }
 
+/// An amount of token atoms, or with `ui` set, a decimal number of tokens of `decimals`.
+fn atoms(value: &str, what: &str, ui: bool, decimals: u8) -> anyhow::Result<u64> {
+    if ui {
+        flow::ui_atoms(value, decimals).map_err(|e| anyhow!("{what} {e}"))
+    } else {
+        whole(value, what, "atoms")
+    }
+}
+
 /// A deposit (`deposit`) or a withdrawal of `funds`: `amount` is atoms, or with
 /// `ui` set, a decimal number of tokens.
 fn move_funds(ctx: &Ctx, kp: &Keypair, deposit: bool, funds: Funds) -> anyhow::Result<()> {
@@ -513,11 +608,7 @@ fn move_funds(ctx: &Ctx, kp: &Keypair, deposit: bool, funds: Funds) -> anyhow::R
         Asset::Base => market.market.base_decimals,
         Asset::Quote => market.market.quote_decimals,
     };
-    let amount = if ui {
-        flow::ui_atoms(&amount, decimals).map_err(|e| anyhow!("amount {e}"))?
-    } else {
-        whole(&amount, "amount", "atoms")?
-    };
+    let amount = atoms(&amount, "amount", ui, decimals)?;
     let wallet = token_account.map(|a| address(&a, "token account")).transpose()?;
     let ixs = flow::move_funds(deposit, &kp.pubkey(), &market.keys, mint, program, wallet, amount);
     let landed = ctx.send(&ixs, &[kp])?;
@@ -525,5 +616,6 @@ fn move_funds(ctx: &Ctx, kp: &Keypair, deposit: bool, funds: Funds) -> anyhow::R
     Ok(())
 }
 
+mod batch;
 #[cfg(test)]
 mod order_defaults;

@@ -2,45 +2,15 @@
 //! program: a wallet's keypair file signs a market's creation, deposits, orders, a
 //! cancel and a settlement; refusals are decoded program errors with exit code 1
 //! and change nothing; bad usage exits 2.
-use std::process::Output;
+mod common;
 
-use serde_json::Value;
+use common::Cli;
 use solex_sdk::accounts::decode_trader;
 use solex_sdk::pda;
 use solex_tests::ledger::Ledger;
 use solex_tests::scenario::{create_mint_at, create_token_account, token_balance, TOKEN_PROGRAM};
 use solex_tests::validator::TestValidator;
 use solex_tests::{Keypair, Signer};
-
-struct Cli {
-    url: String,
-    keypair: std::path::PathBuf,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_solex"))
-            .args(["--url", &self.url, "--keypair", self.keypair.to_str().unwrap()])
-            .args(args)
-            .output()
-            .expect("run solex")
-    }
-
-    /// Runs with --json and expects success; returns the JSON it printed.
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.run(&[args, &["--json"]].concat());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "solex {args:?} failed: {stderr}");
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("solex {args:?}: not JSON ({e}): {stderr}"))
-    }
-
-    /// Runs and expects failure with `code`; returns stderr.
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(out.status.code(), Some(code), "solex {args:?}: {}", String::from_utf8_lossy(&out.stdout));
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
 
 #[test]
 fn a_wallet_trades_from_the_terminal() {
@@ -54,9 +24,7 @@ fn a_wallet_trades_from_the_terminal() {
     let base_account = create_token_account(&mut chain, &wallet, &base, &wallet.pubkey(), &wallet, 1_000_000);
     let quote_account = create_token_account(&mut chain, &wallet, &quote, &wallet.pubkey(), &wallet, 10_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let keypair = dir.path().join("id.json");
-    std::fs::write(&keypair, serde_json::to_string(&wallet.to_bytes().to_vec()).unwrap()).unwrap();
-    let cli = Cli { url: validator.rpc_url(), keypair };
+    let cli = Cli::for_wallet(&validator.rpc_url(), dir.path(), "id", &wallet);
 
     let created = cli.json(&[
         "create-market",

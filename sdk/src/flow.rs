@@ -9,6 +9,7 @@ use base64::Engine;
 use solana_transaction::Transaction;
 
 use crate::accounts::decode;
+use crate::auction::SealedOrder;
 use crate::instructions::{self as ix, MarketKeys};
 use crate::rpc::{RpcClient, RpcError};
 use crate::{Expiry, Market, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
@@ -89,6 +90,36 @@ impl OrderOptions {
             max_fills: self.max_fills,
             ..base
         }
+    }
+
+    /// The order a trader seals for a batch market's auction (`auction::seal_order`):
+    /// the same options, of which a sealed order carries the type (those the
+    /// program opens: limit, ioc or market), the client id and the expiry. It has
+    /// no quote budget, self-trade mode or fill limit (the collateral it locks
+    /// bounds it), so setting one is an error rather than silently dropped.
+    pub fn sealed(&self, side: Side, price: u64, qty_lots: u64) -> Result<SealedOrder, String> {
+        let a = self.args(side, price, qty_lots);
+        let order = SealedOrder {
+            side,
+            order_type: a.order_type,
+            price: a.price,
+            qty_lots: a.qty_lots,
+            client_order_id: a.client_order_id,
+            expiry: a.expiry,
+        };
+        if solex::auction::sealed_type(order.plaintext().order_type).is_none() {
+            return Err(format!(
+                "a sealed order is limit, ioc or market, not {} (post-only orders reach the book unsealed)",
+                self.order_type
+            ));
+        }
+        let d = Self::default();
+        if self.max_quote.is_some() || self.self_trade != d.self_trade || self.max_fills != d.max_fills {
+            return Err("a sealed order has no quote budget, self-trade mode or fill limit: the collateral it locks \
+                 bounds what it can spend"
+                .into());
+        }
+        Ok(order)
     }
 }
 
@@ -403,6 +434,44 @@ mod tests {
         assert!(err(serde_json::json!({"self_trade": 1})).contains("self-trade mode must be a string"));
         // Nothing set: the program crate's defaults.
         assert_eq!(OrderOptions::default().args(Side::Bid, 1, 2), PlaceOrderArgs::limit(Side::Bid, 1, 2, 0));
+    }
+
+    #[test]
+    fn a_sealed_order_carries_what_the_program_opens_and_refuses_what_it_would_drop() {
+        let o = OrderOptions {
+            order_type: OrderType::ImmediateOrCancel,
+            client_id: 9,
+            expire_slot: Some(70),
+            ..Default::default()
+        };
+        let sealed = o.sealed(Side::Ask, 12, 3).unwrap();
+        assert_eq!(
+            sealed,
+            SealedOrder {
+                side: Side::Ask,
+                order_type: OrderType::ImmediateOrCancel,
+                price: 12,
+                qty_lots: 3,
+                client_order_id: 9,
+                expiry: Expiry::Slot(70)
+            }
+        );
+        for t in <OrderType as solex::order::Named>::ALL {
+            let o = OrderOptions { order_type: *t, ..Default::default() };
+            let opens = matches!(t, OrderType::Limit | OrderType::ImmediateOrCancel | OrderType::Market);
+            assert_eq!(o.sealed(Side::Bid, 1, 1).is_ok(), opens, "{t}");
+        }
+        assert!(OrderOptions { order_type: OrderType::PostOnly, ..Default::default() }
+            .sealed(Side::Bid, 1, 1)
+            .unwrap_err()
+            .contains("limit, ioc or market, not post_only"));
+        for o in [
+            OrderOptions { max_quote: Some(5), ..Default::default() },
+            OrderOptions { self_trade: SelfTradeMode::Abort, ..Default::default() },
+            OrderOptions { max_fills: 3, ..Default::default() },
+        ] {
+            assert!(o.sealed(Side::Bid, 1, 1).unwrap_err().contains("no quote budget"), "{o:?}");
+        }
     }
 
     #[test]
