@@ -22,9 +22,10 @@ use solex_tests::scenario::{market_args, Snapshot, TestMarket};
 use solex_tests::validator::TestValidator;
 use solex_tests::{Keypair, Signer};
 
-/// Slots per keyper round and per batch (6.4 s on the validator: room for a
-/// place and a cancel inside one batch).
+/// Slots per keyper round, and per batch (12.8 s on the validator: room for a
+/// place, a look and a cancel inside one batch on a loaded machine).
 const ROUND: u64 = 16;
+const BATCH: u64 = 32;
 const TIMEOUT: u64 = 200;
 const SEALED_FEE: u64 = 100;
 /// Quote atoms the taker deposits.
@@ -40,10 +41,15 @@ fn a_wallet_trades_in_batches_from_the_terminal() {
     let mut chain = validator.rpc();
     let payer = Keypair::new();
     chain.airdrop(&payer.pubkey(), 100_000_000_000);
-    // Three keypers, any two open a batch; keys registered for the next 30 rounds
-    // (about three minutes).
+    // Three keypers, any two open a batch; keys registered for 30 rounds (about
+    // three minutes) from the round after next: a round may begin while the members'
+    // registrations land on a loaded machine, and a key can only be registered for a
+    // round not yet begun (`register_ahead`'s next round could be refused so).
     let mut committee = Committee::create(&mut chain, &payer, 3, 2, ROUND, 16, 64);
-    committee.register_ahead(&mut chain, 30);
+    let first = committee.round_of(chain.current_slot()) + 2;
+    for r in committee.register(&mut chain, first..first + 30, &[0, 1, 2]) {
+        r.expect("register keys");
+    }
     let terms = CreateMarketArgs {
         market_id: 1,
         base_lot_size: 1_000,
@@ -52,7 +58,7 @@ fn a_wallet_trades_in_batches_from_the_terminal() {
         maker_fee_bps: 0,
         taker_fee_bps: 4,
     };
-    let rules = CreateAuctionArgs { batch_slots: ROUND, reveal_timeout_slots: TIMEOUT, sealed_fee: SEALED_FEE };
+    let rules = CreateAuctionArgs { batch_slots: BATCH, reveal_timeout_slots: TIMEOUT, sealed_fee: SEALED_FEE };
     let (a, _) = TestAuction::create(&mut chain, &committee, terms, rules, 16);
     let m = a.keys.market.market.to_string();
     let market = m.as_str();
@@ -111,11 +117,12 @@ fn a_wallet_trades_in_batches_from_the_terminal() {
     assert!(taker.fails(&["cancel-sealed", &c, "0", "0"], 1).contains("not a batch market"));
     untouched.assert_unchanged(&chain);
 
-    // The auction's rules and state.
+    // The auction's rules and state, once the keys' first round has begun.
+    chain.wait_until_slot(first * ROUND);
     let batch = taker.json(&["batch", market]);
     assert_eq!(
         batch["rules"],
-        json!({"batch_slots": ROUND, "reveal_timeout_slots": TIMEOUT, "sealed_fee": SEALED_FEE, "capacity": 16})
+        json!({"batch_slots": BATCH, "reveal_timeout_slots": TIMEOUT, "sealed_fee": SEALED_FEE, "capacity": 16})
     );
     let k = &batch["keyper_set"];
     assert_eq!(
@@ -130,7 +137,7 @@ fn a_wallet_trades_in_batches_from_the_terminal() {
     );
     let text = taker.text(&["batch", market]);
     println!("$ solex batch {market}\n{text}");
-    assert!(text.contains("batches of 16 slots") && text.contains("2 of 3 members"), "{text}");
+    assert!(text.contains("batches of 32 slots") && text.contains("2 of 3 members, rounds of 16 slots"), "{text}");
 
     // A sealed order withdrawn before its batch closes: from the start of a batch,
     // placed (in text: it says how to cancel it) and cancelled with what it said.
