@@ -1,0 +1,30 @@
+// Seals orders and computes collateral with the page's module (indexer/web/seal.js)
+// for cases a Rust test makes (indexer/tests/web_seal.rs), which then opens the
+// seals with the program's own code and compares the collateral with the SDK's.
+// Reads {seals: [{group_key, program, market, trader (hex), batch, order: {side,
+// type, price, qty, client_id, expiry}}], envelopes: [{terms, side, price, qty}]}
+// on stdin (u64 values as decimal strings) and writes {seals: [{ephemeral,
+// ciphertext, tag} (hex)], envelopes: [{base, quote} | null]} on stdout.
+import { readFileSync } from 'node:fs';
+import { webcrypto } from 'node:crypto';
+
+globalThis.crypto ??= webcrypto;
+const seal = await import('../seal.js');
+
+const input = JSON.parse(readFileSync(0, 'utf8'));
+const seals = input.seals.map((c) => {
+  const o = c.order;
+  const plaintext = seal.orderPlaintext({
+    side: o.side, type: o.type, price: BigInt(o.price), qty: BigInt(o.qty), clientId: BigInt(o.client_id), expiry: BigInt(o.expiry),
+  });
+  const binding = {
+    program: seal.fromHex(c.program), market: seal.fromHex(c.market), trader: seal.fromHex(c.trader), batch: BigInt(c.batch),
+  };
+  const s = seal.seal(seal.fromHex(c.group_key), binding, plaintext);
+  return { ephemeral: seal.toHex(s.ephemeral), ciphertext: seal.toHex(s.ciphertext), tag: seal.toHex(s.tag) };
+});
+const envelopes = input.envelopes.map((c) => {
+  const e = seal.envelope(c.terms, c.side, BigInt(c.price), BigInt(c.qty));
+  return e && { base: e.base.toString(), quote: e.quote.toString() };
+});
+process.stdout.write(JSON.stringify({ seals, envelopes }));
