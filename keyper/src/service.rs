@@ -41,6 +41,8 @@ struct Keyper {
     store: Store,
     active: Active,
     health: Arc<Mutex<serde_json::Value>>,
+    /// The key shares held, as on disk (read once, then kept in step with it).
+    keys: Option<BTreeMap<u64, StoredKey>>,
     /// When the active session last moved.
     progress: Instant,
     started: Instant,
@@ -264,6 +266,9 @@ impl Keyper {
             metrics::histogram!("solex_keyper_part3_seconds_per_key")
                 .record(generated.elapsed().as_secs_f64() / stored.len().max(1) as f64);
             self.store.save_keys(id.first_round, &stored)?;
+            if let Some(held) = self.keys.as_mut() {
+                held.extend(stored.iter().map(|k| (k.round, k.clone())));
+            }
             metrics::counter!("solex_keyper_keys_generated_total").increment(stored.len() as u64);
             tracing::info!(first_round = id.first_round, rounds = stored.len(), "session finished: keys stored");
             sessions.finish_active();
@@ -274,7 +279,10 @@ impl Keyper {
     /// One pass of the loop.
     fn tick(&mut self) -> anyhow::Result<()> {
         let view = self.chain.view()?;
-        let keys = self.store.keys()?;
+        if self.keys.is_none() {
+            self.keys = Some(self.store.keys()?);
+        }
+        let keys = self.keys.clone().unwrap_or_default();
         self.release(&view, &keys)?;
         self.register(&view, &keys)?;
         let dkg_start = Instant::now();
@@ -298,8 +306,12 @@ impl Keyper {
             "session": self.active.lock().expect("session lock").active.as_ref().map(|s| s.id.first_round),
             "uptime_s": self.started.elapsed().as_secs(),
         });
-        if round > view.set.set.capacity as u64 {
-            self.store.prune(round - view.set.set.capacity as u64)?;
+        // Shares of rounds past the ring (their batches long settled or voided) go, hourly-ish.
+        if round > view.set.set.capacity as u64 && round % 256 == 0 {
+            let before = round - view.set.set.capacity as u64;
+            if self.store.prune(before)? > 0 {
+                self.keys = None;
+            }
         }
         Ok(())
     }
@@ -329,6 +341,7 @@ pub async fn run(cfg: Config, identity: Keypair, mut shutdown: watch::Receiver<b
         identity,
         active,
         health,
+        keys: None,
         progress: Instant::now(),
         started: Instant::now(),
     };

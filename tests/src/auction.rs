@@ -117,13 +117,15 @@ impl Committee {
         results
     }
 
-    /// Registers, by every member, keys for the rounds from the current one + 1 to `ahead` rounds on.
-    pub fn register_ahead(&mut self, ledger: &mut dyn Ledger, ahead: u64) {
-        let now = self.round_of(ledger.current_slot());
+    /// Registers, by every member, keys for `ahead` rounds from the round after next
+    /// (the next one may begin before the registrations land); returns that first round.
+    pub fn register_ahead(&mut self, ledger: &mut dyn Ledger, ahead: u64) -> u64 {
+        let first = self.round_of(ledger.current_slot()) + 2;
         let everyone: Vec<usize> = (0..self.members.len()).collect();
-        for r in self.register(ledger, now + 1..now + 1 + ahead, &everyone) {
+        for r in self.register(ledger, first..first + ahead, &everyone) {
             r.expect("register keys");
         }
+        first
     }
 
     /// Members `by` post their shares of `round`.

@@ -60,9 +60,8 @@ impl Env {
         let crank = Keypair::new();
         l.airdrop(&crank.pubkey(), 100_000_000_000);
         let mut c = Committee::create(&mut l, &crank, 3, 2, BATCH_SLOTS, 32, 64);
-        c.register_ahead(&mut l, 16);
         // Start at the first round with a key.
-        let first = c.round_of(l.current_slot()) + 1;
+        let first = c.register_ahead(&mut l, 16);
         l.wait_until_slot(first * BATCH_SLOTS);
         let (a, landed) = TestAuction::create(&mut l, &c, args, auction_args(), capacity);
         let seqs = landed.events.iter().map(SolexEvent::seq).collect();

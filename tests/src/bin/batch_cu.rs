@@ -36,8 +36,7 @@ fn run(orders: u64) -> Steps {
     let crank = Keypair::new();
     l.airdrop(&crank.pubkey(), 1_000_000_000_000);
     let mut c = Committee::create(&mut l, &crank, 3, 2, 8, 32, 64);
-    c.register_ahead(&mut l, 16);
-    let first = c.round_of(l.current_slot()) + 1;
+    let first = c.register_ahead(&mut l, 16);
     l.wait_until_slot(first * 8);
     let args = CreateMarketArgs {
         market_id: 1,
