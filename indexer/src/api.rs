@@ -431,7 +431,10 @@ pub const ROUTES: &[&str] = &[
     "/tx/deposit",
     "/tx/withdraw",
     "/tx/settle",
+    "/tx/sealed",
+    "/tx/cancel-sealed",
     "/tx/send",
+    "/markets/{market}/batch-key",
     "/openapi.json",
     "/ws",
 ];
@@ -455,7 +458,11 @@ pub fn router(app: App) -> Router {
         .route("/tx/deposit", post(crate::txapi::deposit))
         .route("/tx/withdraw", post(crate::txapi::withdraw))
         .route("/tx/settle", post(crate::txapi::settle))
+        .route("/tx/sealed", post(crate::txapi::sealed))
+        .route("/tx/cancel-sealed", post(crate::txapi::cancel_sealed))
         .route("/tx/send", post(crate::txapi::send))
+        // Read-only, but it reads the chain: the transaction API's limits apply.
+        .route("/markets/{market}/batch-key", get(crate::txapi::batch_key))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::Extension(guard.clone()))
         .layer(axum::middleware::from_fn_with_state(guard, crate::txapi::rate_limit))

@@ -42,6 +42,11 @@ impl ApiError {
         Self { status: StatusCode::NOT_FOUND, code, message: message.into() }
     }
 
+    /// The error's code (`invalid_field`, ...).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     pub(crate) fn unavailable(message: impl Into<String>) -> Self {
         Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message: message.into() }
     }

@@ -1,7 +1,14 @@
 //! The transaction API: builds unsigned transactions for a wallet to sign (place,
-//! cancel, cancel all, deposit, withdraw, settle) and relays signed ones, reporting
-//! the outcome with the program's error decoded. The server never holds a key:
-//! every transaction is paid and signed by the wallet (`owner`).
+//! cancel, cancel all, deposit, withdraw, settle; on a batch market, submit and
+//! cancel a sealed order) and relays signed ones, reporting the outcome with the
+//! program's error decoded. The server never holds a key: every transaction is paid
+//! and signed by the wallet (`owner`).
+//!
+//! Batch markets (ADR 8): the server never sees a sealed order's contents. The
+//! client reads the batch collecting now and its key (`GET
+//! /markets/{market}/batch-key`, read from the chain), seals the order itself, and
+//! sends only the ciphertext and the collateral it locks (`POST /tx/sealed`), which
+//! the server wraps into `submit_sealed` as it is.
 //!
 //! It is a public endpoint that spends RPC capacity, so it defends itself:
 //! - the relay takes only Solex's own order flow: every instruction is the
@@ -34,10 +41,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 use solana_transaction::Transaction;
+use solex::state::{Auction, KeyperSet, RoundKey, RoundKeyStatus};
+use solex_sdk::auction::{self as ax, AuctionKeys};
 use solex_sdk::flow::{self, MarketContext, MarketError, OrderOptions};
 use solex_sdk::rpc::{custom_code, RpcClient, RpcError, Status};
 use solex_sdk::submit::Rejected;
-use solex_sdk::{instructions as ix, Instruction, Named, PlaceOrderArgs, Pubkey, Side, MAX_BATCH};
+use solex_sdk::{instructions as ix, Instruction, Named, OrderType, PlaceOrderArgs, Pubkey, Side, MAX_BATCH};
 use tokio::sync::Semaphore;
 
 use crate::http::{ApiError, App};
@@ -110,7 +119,8 @@ pub fn settings() -> &'static TxSettings {
     SETTINGS.get_or_init(TxSettings::default)
 }
 
-/// The CORS policy of `/tx/*`: only the configured origins, POST with a JSON body.
+/// The CORS policy of `/tx/*` (and `/markets/{market}/batch-key`): only the
+/// configured origins, POST with a JSON body (and that GET).
 pub fn cors(settings: &TxSettings) -> tower_http::cors::CorsLayer {
     let origins: Vec<HeaderValue> = settings
         .allowed_origins
@@ -123,7 +133,7 @@ pub fn cors(settings: &TxSettings) -> tower_http::cors::CorsLayer {
         .collect();
     tower_http::cors::CorsLayer::new()
         .allow_origin(tower_http::cors::AllowOrigin::list(origins))
-        .allow_methods([axum::http::Method::POST])
+        .allow_methods([axum::http::Method::POST, axum::http::Method::GET])
         .allow_headers([axum::http::header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600))
 }
@@ -340,6 +350,20 @@ impl Body {
         self.uint(name)?.ok_or_else(|| ApiError::bad("missing_field", format!("{name} is required")))
     }
 
+    /// Exactly `N` bytes as hex (`2 * N` digits, either case).
+    fn required_hex<const N: usize>(&self, name: &str) -> Result<[u8; N], ApiError> {
+        let s = self.str(name)?.ok_or_else(|| ApiError::bad("missing_field", format!("{name} is required")))?;
+        let bad = || ApiError::bad("invalid_field", format!("{name} must be {} hex digits ({N} bytes)", 2 * N));
+        if s.len() != 2 * N || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let mut out = [0u8; N];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(out)
+    }
+
     /// A name of the order vocabulary (`bid`, `post_only`, ...; see `solex::order`).
     fn named<T: Named>(&self, name: &str) -> Result<Option<T>, ApiError> {
         self.str(name)?
@@ -429,16 +453,40 @@ async fn build(
     let _slot = guard.builds.clone().try_acquire_owned().map_err(|_| busy("transaction builds"))?;
     let chain = chain(rpc, market).await?;
     let ixs = build(&body, &owner, &chain)?;
-    Ok(Json(json!({
-        "transaction": flow::unsigned_transaction(&ixs, &owner, chain.blockhash),
-        "payer": owner.to_string(),
-        "blockhash": chain.blockhash.to_string(),
-        "instructions": ixs.len(),
-    })))
+    Ok(Json(unsigned(&ixs, &owner, chain.blockhash)))
 }
 
+/// The answer of every builder: the unsigned transaction (base64 bincode) and what it is.
+fn unsigned(ixs: &[Instruction], owner: &Pubkey, blockhash: solana_hash::Hash) -> Value {
+    json!({
+        "transaction": flow::unsigned_transaction(ixs, owner, blockhash),
+        "payer": owner.to_string(),
+        "blockhash": blockhash.to_string(),
+        "instructions": ixs.len(),
+    })
+}
+
+/// `/tx/place`. On a batch market the book takes only post-only orders: any other
+/// is refused here (`sealed_order_required`), before the chain would
+/// (`BatchMarketTakes`), saying where such an order goes.
 pub async fn place(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
-    build(app, guard, bytes, |b, owner, c| Ok(vec![ix::place_order(*owner, &c.market.keys, place_args(&b.0)?)])).await
+    build(app, guard, bytes, |b, owner, c| {
+        let args = place_args(&b.0)?;
+        if c.market.market.is_batch() && !matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide) {
+            let m = c.market.keys.market;
+            return Err(ApiError::bad(
+                "sealed_order_required",
+                format!(
+                    "{m} is a batch market: its book takes only post-only orders (post_only, post_only_slide), and \
+                     an order that takes ({}) goes to its batch auction sealed: read the batch and its key with GET \
+                     /markets/{m}/batch-key, seal the order in the client, and build it with POST /tx/sealed",
+                    args.order_type
+                ),
+            ));
+        }
+        Ok(vec![ix::place_order(*owner, &c.market.keys, args)])
+    })
+    .await
 }
 
 pub async fn cancel(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
@@ -486,6 +534,255 @@ pub async fn settle(State(app): State<App>, Extension(guard): Extension<Arc<Guar
         Ok(flow::settle(owner, &c.market.keys, base_program, quote_program))
     })
     .await
+}
+
+// ---- batch markets ----------------------------------------------------------------
+
+/// A batch market as the chain holds it: the market, its auction's header (read with
+/// a bounded slice) and the slot it was read at.
+struct BatchChain {
+    market: MarketContext,
+    keys: AuctionKeys,
+    auction: Auction,
+    slot: u64,
+}
+
+fn not_batch_market(market: &Pubkey) -> ApiError {
+    ApiError::bad(
+        "not_batch_market",
+        format!("{market} is a continuous market, not a batch market: its orders go to /tx/place as they are"),
+    )
+}
+
+/// An account's owner and (a slice of) its data.
+type Read = Option<(Pubkey, Vec<u8>)>;
+
+/// One account's owner and `len` bytes of its data from `offset` (getAccountInfo
+/// with a data slice), and the slot it was read at; None when it does not exist.
+fn account_slice(rpc: &RpcClient, key: &Pubkey, offset: usize, len: usize) -> Result<(u64, Read), RpcError> {
+    use base64::Engine;
+    let v = rpc.call(
+        "getAccountInfo",
+        json!([key.to_string(), {"encoding": "base64", "commitment": rpc.commitment,
+            "dataSlice": {"offset": offset, "length": len}}]),
+    )?;
+    let slot = v["context"]["slot"].as_u64().unwrap_or_default();
+    let value = &v["value"];
+    if value.is_null() {
+        return Ok((slot, None));
+    }
+    let owner = value["owner"].as_str().and_then(|o| Pubkey::from_str(o).ok()).unwrap_or_default();
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(value["data"][0].as_str().unwrap_or_default())
+        .map_err(|e| RpcError::Transport(e.to_string()))?;
+    Ok((slot, Some((owner, data))))
+}
+
+/// A program account of type `T` read from `account_slice`, or why not.
+fn program_account<T: anchor_lang::ZeroCopy + anchor_lang::Discriminator>(
+    read: Read,
+    what: &str,
+) -> Result<T, ApiError> {
+    let unreadable = || ApiError::unavailable(format!("the market's {what} account could not be read"));
+    match read {
+        Some((owner, data)) if owner == solex::ID => solex_sdk::accounts::decode(&data).map_err(|_| unreadable()),
+        _ => Err(unreadable()),
+    }
+}
+
+/// Reads the market (refusing a continuous one) and its auction's header.
+async fn batch_chain(rpc: Arc<RpcClient>, market: Pubkey) -> Result<BatchChain, ApiError> {
+    blocking(move || -> Result<BatchChain, ApiError> {
+        let context = MarketContext::load(&rpc, market).map_err(market_error)?;
+        if !context.market.is_batch() {
+            return Err(not_batch_market(&market));
+        }
+        let auction_key = context.market.auction;
+        let (slot, read) = account_slice(&rpc, &auction_key, 0, Auction::LEN).map_err(chain_error)?;
+        let auction: Auction = program_account(read, "auction")?;
+        if auction.market != market {
+            return Err(ApiError::unavailable("the market's auction account belongs to another market"));
+        }
+        let keys = AuctionKeys { market: context.keys, auction: auction_key, keyper_set: auction.keyper_set };
+        Ok(BatchChain { market: context, keys, auction, slot })
+    })
+    .await?
+}
+
+fn round_key_status(status: RoundKeyStatus) -> &'static str {
+    match status {
+        RoundKeyStatus::Empty => "missing",
+        RoundKeyStatus::Pending => "pending",
+        RoundKeyStatus::Active => "active",
+        RoundKeyStatus::Disputed => "disputed",
+        RoundKeyStatus::Released => "released",
+    }
+}
+
+/// Milliseconds per slot lately (the cluster's last performance sample, asked at
+/// most once a minute), for a countdown in seconds; 400 (the target) until a sample exists.
+fn slot_ms(rpc: &RpcClient) -> f64 {
+    static CACHE: Mutex<Option<(Instant, f64)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, ms)) = *cache {
+        if at.elapsed() < Duration::from_secs(60) {
+            return ms;
+        }
+    }
+    let sampled = rpc.call("getRecentPerformanceSamples", json!([1])).ok().and_then(|v| {
+        let s = v.get(0)?;
+        let (slots, secs) = (s["numSlots"].as_u64()?, s["samplePeriodSecs"].as_u64()?);
+        (slots > 0).then(|| (secs as f64 * 1000.0 / slots as f64).clamp(50.0, 5_000.0))
+    });
+    let ms = sampled.unwrap_or(400.0);
+    *cache = Some((Instant::now(), ms));
+    ms
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `GET /markets/{market}/batch-key`: what a client needs to seal an order for the
+/// batch collecting now, read from the chain (the market, its auction and its keyper
+/// set, each with a bounded slice): the batch, the slot it closes at, the keyper round
+/// whose key seals it and that key (`group_key`, hex; null with `key_status` other
+/// than active when the keypers have not registered a usable one), the slot it was
+/// read at and a countdown, and the terms the collateral rule needs. The server does
+/// not compute the collateral (it never sees the order): the client applies
+/// `solex_sdk::auction::envelope`'s rule with these terms (the page: `envelope` in
+/// `web/seal.js`). Rate-limited like `/tx/*` (it reads the chain).
+pub async fn batch_key(
+    State(app): State<App>,
+    Extension(guard): Extension<Arc<Guard>>,
+    axum::extract::Path(market): axum::extract::Path<String>,
+) -> TxResult {
+    let market = Pubkey::from_str(&market)
+        .map_err(|_| ApiError::bad("invalid_market", format!("{market:?} is not a base58 address")))?;
+    let rpc = rpc(&app)?;
+    let _slot = guard.builds.clone().try_acquire_owned().map_err(|_| busy("transaction builds"))?;
+    let c = batch_chain(rpc.clone(), market).await?;
+    let keyper_set = c.keys.keyper_set;
+    let (set, entry, ms) = blocking(move || -> Result<(KeyperSet, Option<RoundKey>, f64), ApiError> {
+        let (_, read) = account_slice(&rpc, &keyper_set, 0, KeyperSet::LEN).map_err(chain_error)?;
+        let set: KeyperSet = program_account(read, "keyper set")?;
+        if set.capacity == 0 || set.round_slots == 0 {
+            return Err(ApiError::unavailable("the market's keyper set account could not be read"));
+        }
+        let (_, _, round) = ax::batch_at(&c.auction, &set, c.slot);
+        let at = KeyperSet::LEN + (round % set.capacity as u64) as usize * RoundKey::LEN;
+        let (_, read) = account_slice(&rpc, &keyper_set, at, RoundKey::LEN).map_err(chain_error)?;
+        let entry = read
+            .filter(|(owner, data)| *owner == solex::ID && data.len() == RoundKey::LEN)
+            .map(|(_, data)| anchor_lang::__private::bytemuck::pod_read_unaligned::<RoundKey>(&data));
+        Ok((set, entry, slot_ms(&rpc)))
+    })
+    .await??;
+    let (batch, close_slot, round) = ax::batch_at(&c.auction, &set, c.slot);
+    let entry = entry.filter(|e| e.round == round);
+    let key_status = entry.as_ref().map_or("missing", |e| round_key_status(e.status()));
+    let group_key = entry.as_ref().filter(|e| e.usable(round)).map(|e| hex(&e.group_key));
+    let header = &c.auction.batches[Auction::header_index(batch)];
+    let orders = if header.status != 0 && header.batch_id == batch { header.count } else { 0 };
+    let slots_left = close_slot.saturating_sub(c.slot);
+    let m = &c.market.market;
+    Ok(Json(json!({
+        "market": market.to_string(),
+        "auction": c.keys.auction.to_string(),
+        "keyper_set": keyper_set.to_string(),
+        "slot": c.slot,
+        "batch_id": batch,
+        "close_slot": close_slot,
+        "slots_left": slots_left,
+        "slot_ms": ms.round() as u64,
+        "seconds_left": (slots_left as f64 * ms / 100.0).round() / 10.0,
+        "key_round": round,
+        "key_status": key_status,
+        "group_key": group_key,
+        "orders": orders,
+        "capacity": c.auction.capacity,
+        "batch_slots": c.auction.batch_slots,
+        "last_price": c.auction.last_price,
+        "collateral_terms": {
+            "base_lot_size": m.base_lot_size,
+            "quote_tick_size": m.quote_tick_size,
+            "taker_fee_bps": m.taker_fee_bps,
+            "maker_fee_bps": m.maker_fee_bps,
+            "sealed_fee": c.auction.sealed_fee,
+        },
+    })))
+}
+
+/// `POST /tx/sealed`: `submit_sealed` around a sealed order the client made:
+/// `batch_id`, `ephemeral` (32 bytes), `ciphertext` (40), `tag` (16), each as hex, and
+/// the collateral it locks, `collateral_base` and `collateral_quote` (atoms, the
+/// quote including the sealed-order fee). Refused before the chain: a batch already
+/// closed (`batch_closed`) or not yet open (`batch_not_open`), quote collateral below
+/// the fee (`collateral_below_fee`), an ephemeral key that is not a ristretto255 point
+/// (`invalid_field`: the program would void the order and keep its fee).
+pub async fn sealed(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    let body = Body::parse(&bytes)?;
+    let market = body.required_address("market")?;
+    let owner = body.required_address("owner")?;
+    let batch_id: u64 = body.required_uint("batch_id")?;
+    let ephemeral = body.required_hex::<32>("ephemeral")?;
+    if !solex_seal::valid_point(&ephemeral) {
+        return Err(
+            ApiError::bad("invalid_field", "ephemeral is not a ristretto255 point: nothing could open it").into()
+        );
+    }
+    let ciphertext = body.required_hex::<40>("ciphertext")?;
+    let tag = body.required_hex::<16>("tag")?;
+    let base_envelope: u64 = body.required_uint("collateral_base")?;
+    let quote_envelope: u64 = body.required_uint("collateral_quote")?;
+    let rpc = rpc(&app)?;
+    let _slot = guard.builds.clone().try_acquire_owned().map_err(|_| busy("transaction builds"))?;
+    let c = batch_chain(rpc.clone(), market).await?;
+    let current = c.auction.batch_at(c.slot);
+    let conflict = |code, message: String| Err(Refusal::new(StatusCode::CONFLICT, code, message));
+    if batch_id < current {
+        return conflict(
+            "batch_closed",
+            format!("batch {batch_id} has closed; batch {current} is collecting now (seal the order again for it)"),
+        );
+    }
+    // One batch ahead is let through: the chain's slot may have moved on by then.
+    if batch_id > current + 1 {
+        return conflict("batch_not_open", format!("batch {batch_id} is not open; batch {current} is collecting now"));
+    }
+    let fee = c.auction.sealed_fee;
+    if quote_envelope < fee {
+        return Err(ApiError::bad(
+            "collateral_below_fee",
+            format!("collateral_quote {quote_envelope} is below the sealed-order fee of {fee} quote atoms it includes"),
+        )
+        .into());
+    }
+    let blockhash = {
+        let rpc = rpc.clone();
+        blocking(move || rpc.latest_blockhash()).await?.map_err(chain_error)?
+    };
+    let args = solex::SubmitSealedArgs { batch_id, ephemeral, ciphertext, tag, base_envelope, quote_envelope };
+    let ixs = [ax::submit_sealed(owner, &c.keys, args)];
+    let mut out = unsigned(&ixs, &owner, blockhash);
+    out["batch_id"] = json!(batch_id);
+    out["close_slot"] = json!(c.auction.close_slot(batch_id));
+    Ok(Json(out))
+}
+
+/// `POST /tx/cancel-sealed`: `cancel_sealed` of the owner's sealed order `index` in
+/// batch `batch_id` (before the batch closes; its collateral unlocks, less the fee).
+pub async fn cancel_sealed(State(app): State<App>, Extension(guard): Extension<Arc<Guard>>, bytes: Bytes) -> TxResult {
+    let body = Body::parse(&bytes)?;
+    let market = body.required_address("market")?;
+    let owner = body.required_address("owner")?;
+    let batch_id: u64 = body.required_uint("batch_id")?;
+    let index: u32 = body.required_uint("index")?;
+    let rpc = rpc(&app)?;
+    let _slot = guard.builds.clone().try_acquire_owned().map_err(|_| busy("transaction builds"))?;
+    let c = batch_chain(rpc.clone(), market).await?;
+    let blockhash = blocking(move || rpc.latest_blockhash()).await?.map_err(chain_error)?;
+    Ok(Json(unsigned(&[ax::cancel_sealed(owner, &c.keys, batch_id, index)], &owner, blockhash)))
 }
 
 // ---- the relay --------------------------------------------------------------------
@@ -711,5 +1008,30 @@ mod tests {
         assert_eq!(code(check_relayable(&tx)), Some("unsigned"));
         tx.signatures[0] = Keypair::new().sign_message(&tx.message_data());
         assert_eq!(code(check_relayable(&tx)), Some("invalid_signature"));
+
+        // A batch market's sealed orders are Solex's order flow too.
+        let keys = AuctionKeys { market: keys, auction: Pubkey::new_unique(), keyper_set: Pubkey::new_unique() };
+        let args = solex::SubmitSealedArgs {
+            batch_id: 7,
+            ephemeral: [1; 32],
+            ciphertext: [2; 40],
+            tag: [3; 16],
+            base_envelope: 0,
+            quote_envelope: 500,
+        };
+        assert_eq!(code(check_relayable(&signed(&[ax::submit_sealed(me, &keys, args)]))), None);
+        assert_eq!(code(check_relayable(&signed(&[ax::cancel_sealed(me, &keys, 7, 0)]))), None);
+    }
+
+    #[test]
+    fn hex_fields_are_exact_lengths_of_hex_digits() {
+        let body = Body(json!({"a": "00ff10", "b": "00FF1", "c": "zz0011", "d": 5, "e": "00ff1011"}));
+        assert_eq!(body.required_hex::<3>("a").ok(), Some([0, 255, 16]));
+        for (name, code) in
+            [("b", "invalid_field"), ("c", "invalid_field"), ("d", "invalid_field"), ("e", "invalid_field")]
+        {
+            assert_eq!(body.required_hex::<3>(name).err().map(|e| e.code()), Some(code), "{name}");
+        }
+        assert_eq!(body.required_hex::<3>("missing").err().map(|e| e.code()), Some("missing_field"));
     }
 }

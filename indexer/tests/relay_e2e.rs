@@ -4,8 +4,9 @@
 //! only Solex's order flow with verified signatures, bounds the relays in flight
 //! and each client's rate, answers "pending" within a bounded time for a
 //! transaction that never lands, builders refuse (without downloading it) an
-//! account that is not a Solex market, and CORS on /tx/* is for configured
-//! origins only while read-only REST stays open.
+//! account that is not a Solex market, read a batch market's auction and keyper
+//! set with bounded slices, and CORS on /tx/* (and the batch key, which reads the
+//! chain) is for configured origins only while read-only REST stays open.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -333,6 +334,10 @@ async fn a_client_over_its_rate_gets_429_and_others_do_not() {
     // Another client (behind the trusted proxy) has its own bucket.
     let (status, _, body) = request("POST", &url, &[("X-Forwarded-For", "198.51.100.9")], Some(json!({}))).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("missing_field")));
+    // batch-key reads the chain: the same bucket limits it.
+    let (status, _, body) =
+        request("GET", &format!("{}/markets/{}/batch-key", api.base, Pubkey::new_unique()), &[], None).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
     // Read-only REST is not limited.
     for _ in 0..10 {
         assert_eq!(request("GET", &format!("{}/openapi.json", api.base), &[], None).await.0, 200);
@@ -462,5 +467,83 @@ async fn cors_on_tx_answers_only_configured_origins_and_read_only_rest_stays_ope
     let own = api.base.clone();
     assert_eq!(request("POST", &send, &[("Origin", own.as_str())], Some(json!({}))).await.0, 400);
     assert_eq!(request("POST", &send, &[], Some(json!({}))).await.0, 400);
+    api.stop().await;
+}
+
+/// A batch market whose auction and keyper set are 4 MiB each: `batch-key` and
+/// `/tx/sealed` read them (the auction's header, the keyper set's header and the one
+/// round key the batch needs) with bounded slices, and `batch-key` answers only the
+/// server's own page and configured origins, like `/tx/*`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_markets_are_read_with_bounded_slices_however_big_their_accounts() {
+    use anchor_lang::__private::bytemuck;
+    use solex::state::{Auction, KeyperSet, RoundKey};
+    let api = Api::start(&[]).await;
+    let (market, auction, keyper_set, base_mint, quote_mint) =
+        (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+    let mut m: Market = bytemuck::Zeroable::zeroed();
+    (m.base_lot_size, m.quote_tick_size, m.taker_fee_bps, m.maker_fee_bps) = (1000, 10, 5, 2);
+    (m.base_mint, m.quote_mint, m.auction) = (base_mint, quote_mint, auction);
+    let mut a: Auction = bytemuck::Zeroable::zeroed();
+    (a.market, a.keyper_set, a.batch_slots, a.sealed_fee, a.capacity) = (market, keyper_set, 8, 100, 256);
+    let mut auction_bytes = [Auction::DISCRIMINATOR, bytemuck::bytes_of(&a)].concat();
+    auction_bytes.resize(4 << 20, 0);
+    // The node is at slot 1000: batch 125 closes at 1008, sealed to round 125's key.
+    let mut set: KeyperSet = bytemuck::Zeroable::zeroed();
+    (set.round_slots, set.retain_rounds, set.capacity, set.n, set.threshold) = (8, 4, 4096, 3, 2);
+    let mut set_bytes = [KeyperSet::DISCRIMINATOR, bytemuck::bytes_of(&set)].concat();
+    set_bytes.resize(KeyperSet::space(4096), 0);
+    let group_key = solex_seal::public_key(&[5; 32]).unwrap();
+    let mut entry: RoundKey = bytemuck::Zeroable::zeroed();
+    (entry.round, entry.group_key, entry.status) = (125, group_key, 2);
+    let at = KeyperSet::LEN + 125 * RoundKey::LEN;
+    set_bytes[at..at + RoundKey::LEN].copy_from_slice(bytemuck::bytes_of(&entry));
+    {
+        let mut node = api.node.lock().unwrap();
+        let accounts = &mut node.accounts;
+        accounts.insert(market.to_string(), (solex::ID.to_string(), market_bytes(&m)));
+        accounts.insert(auction.to_string(), (solex::ID.to_string(), auction_bytes));
+        accounts.insert(keyper_set.to_string(), (solex::ID.to_string(), set_bytes));
+        for key in [base_mint, quote_mint] {
+            accounts.insert(key.to_string(), (TOKEN_PROGRAM.to_string(), vec![0; 82]));
+        }
+    }
+    let bounded = |what: &str| {
+        for key in [auction, keyper_set] {
+            let reads: Vec<Call> =
+                calls(&api.node, "getAccountInfo").into_iter().filter(|c| c.params[0] == key.to_string()).collect();
+            assert!(!reads.is_empty(), "{what}: {key} was read");
+            for read in reads {
+                let slice = read.params[1]["dataSlice"]["length"].as_u64();
+                assert!(slice.is_some_and(|n| n as usize <= RoundKey::LEN), "{what}: a bounded slice: {read:?}");
+                assert!(read.bytes < 2 * RoundKey::LEN, "{what}: {} bytes came back", read.bytes);
+            }
+        }
+    };
+
+    let url = format!("{}/markets/{market}/batch-key", api.base);
+    let (status, _, key) = request("GET", &url, &[], None).await;
+    assert_eq!(status, 200, "{key}");
+    let hex: String = group_key.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        (key["batch_id"].as_u64(), key["close_slot"].as_u64(), key["key_round"].as_u64(), key["group_key"].as_str()),
+        (Some(125), Some(1008), Some(125), Some(hex.as_str())),
+        "{key}"
+    );
+    assert_eq!((key["key_status"].as_str(), key["slots_left"].as_u64()), (Some("active"), Some(8)));
+    bounded("batch-key");
+
+    let body = json!({"market": market.to_string(), "owner": Pubkey::new_unique().to_string(), "batch_id": 125,
+        "ephemeral": solex_seal::BASEPOINT.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "ciphertext": "11".repeat(40), "tag": "22".repeat(16), "collateral_base": 0, "collateral_quote": 1000});
+    let (status, _, built) = request("POST", &format!("{}/tx/sealed", api.base), &[], Some(body)).await;
+    assert_eq!(status, 200, "{built}");
+    bounded("/tx/sealed");
+
+    // Another site's page may not make its visitors' browsers read it.
+    let (status, _, body) = request("GET", &url, &[("Origin", "https://evil.example")], None).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("origin_not_allowed")), "{body}");
+    let own = api.base.clone();
+    assert_eq!(request("GET", &url, &[("Origin", own.as_str())], None).await.0, 200);
     api.stop().await;
 }

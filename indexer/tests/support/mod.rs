@@ -383,3 +383,103 @@ pub fn market_created(market: solex_sdk::Pubkey) -> solex_sdk::event_types::Mark
         taker_fee_bps: 0,
     }
 }
+
+/// A batch market on the validator for the transaction API's and the page's tests:
+/// a 2-of-3 keyper committee with dealt keys (`solex_tests::auction`), a batch
+/// market over it (lot 1,000 base atoms, tick 10, minimum 1 lot, maker fee 2 bps,
+/// taker 5, sealed-order fee `SEALED_FEE`, 8 sealed orders a batch) and a crank key.
+pub struct BatchMarket {
+    pub chain: RpcClient,
+    pub crank: Keypair,
+    pub committee: solex_tests::auction::Committee,
+    pub auction: solex_tests::auction::TestAuction,
+    pub batch_slots: u64,
+}
+
+impl BatchMarket {
+    pub const ROUND_SLOTS: u64 = 16;
+    pub const SEALED_FEE: u64 = 100;
+
+    /// Keys for `rounds` keyper rounds of 16 slots, from the round after next (a round
+    /// may begin while the registrations land, and a key can only be registered for a
+    /// round not yet begun); batches of `batch_slots`, a key may take 32 slots after a close.
+    pub fn open(url: String, batch_slots: u64, rounds: u64) -> Self {
+        let mut chain = RpcClient::new(url);
+        let crank = Keypair::new();
+        chain.airdrop(&crank.pubkey(), 100_000_000_000);
+        let mut committee =
+            solex_tests::auction::Committee::create(&mut chain, &crank, 3, 2, Self::ROUND_SLOTS, 16, 64);
+        let first = committee.round_of(chain.current_slot()) + 2;
+        for r in committee.register(&mut chain, first..first + rounds, &[0, 1, 2]) {
+            r.expect("register keys");
+        }
+        chain.wait_until_slot(first * Self::ROUND_SLOTS);
+        let args = CreateMarketArgs {
+            market_id: 1,
+            base_lot_size: 1_000,
+            quote_tick_size: 10,
+            min_order_lots: 1,
+            maker_fee_bps: 2,
+            taker_fee_bps: 5,
+        };
+        let rules = solex::CreateAuctionArgs { batch_slots, reveal_timeout_slots: 32, sealed_fee: Self::SEALED_FEE };
+        let (auction, _) = solex_tests::auction::TestAuction::create(&mut chain, &committee, args, rules, 8);
+        Self { chain, crank, committee, auction, batch_slots }
+    }
+
+    pub fn market(&self) -> solex_sdk::Pubkey {
+        self.auction.keys.market.market
+    }
+
+    /// A wallet with a trader account and `base` atoms and `quote` atoms deposited.
+    pub fn wallet(&mut self, base: u64, quote: u64) -> Wallet {
+        let m = &self.auction.m;
+        let (w, _) = m.wallet_from(&mut self.chain, Keypair::new(), base, quote);
+        let deposits = [m.deposit_ix(&w, m.keys.base_mint, base), m.deposit_ix(&w, m.keys.quote_mint, quote)];
+        self.chain.send(&deposits, &[&w.keypair]).expect("deposit");
+        w
+    }
+
+    /// Rests a post-only order of `w` on the book.
+    pub fn rest(&mut self, w: &Wallet, side: Side, price: u64, qty: u64) -> Landed {
+        let args = PlaceOrderArgs { order_type: OrderType::PostOnly, ..PlaceOrderArgs::limit(side, price, qty, price) };
+        self.chain.send(&[ix::place_order(w.pubkey(), &self.auction.m.keys, args)], &[&w.keypair]).expect("rest")
+    }
+
+    /// The batch collecting now, its close slot and its key round.
+    pub fn current(&self) -> (u64, u64, u64) {
+        self.auction.current(&self.chain, &self.committee)
+    }
+
+    /// Waits for a batch with at least `share` of its slots left; returns (batch, close slot).
+    pub fn fresh_batch(&mut self, share: f64) -> (u64, u64) {
+        let (_, close, _) = self.current();
+        if ((close - self.chain.current_slot()) as f64) < self.batch_slots as f64 * share {
+            self.chain.wait_until_slot(close);
+        }
+        let (batch, close, _) = self.current();
+        (batch, close)
+    }
+
+    /// After batch `b` closed: its key released (members 0 and 2), its orders opened,
+    /// the batch cleared and executed, and the resting fills consumed, with the
+    /// harness's steps. Returns what landed.
+    pub fn process(&mut self, b: u64) -> Vec<Landed> {
+        use solex_tests::auction::with_budget;
+        let h = *self.auction.state(&self.chain).batch(b).expect("the batch").0;
+        self.chain.wait_until_slot(h.close_slot + 1);
+        let crank = self.crank.insecure_clone();
+        self.committee.release(&mut self.chain, &crank, h.key_round, &[0, 2]);
+        let mut landed = vec![];
+        while let Some(ix) = self.auction.next_decrypt_ix(&self.chain, b) {
+            landed.push(self.chain.send(&with_budget(ix), &[&crank]).expect("decrypt"));
+        }
+        let clear = solex_sdk::auction::clear_batch(&self.auction.keys, b);
+        landed.push(self.chain.send(&with_budget(clear), &[&crank]).expect("clear"));
+        while let Some(ix) = self.auction.next_execute_ix(&self.chain, b, 8) {
+            landed.push(self.chain.send(&with_budget(ix), &[&crank]).expect("execute"));
+        }
+        landed.extend(self.auction.m.consume_all(&mut self.chain, &crank));
+        landed
+    }
+}
