@@ -4,7 +4,8 @@
 # ports if taken), creates a demo market with two funded wallets and a first trade,
 # starts the crank (solex-crank) to settle it and the indexer (solex-indexer: REST,
 # WebSocket and transaction APIs on 127.0.0.1:8080, database solex_localnet), runs
-# a market-making bot and a taker bot so trades flow at once, prints every address
+# a market-making bot and a taker bot so trades flow at once, a batch market (sealed
+# orders) with its three keypers (solex-keyper) and two bots, prints every address
 # and keypair file (you.json is yours to trade with, from the web page or the CLI,
 # target/debug/solex), and runs until Ctrl-C.
 set -euo pipefail
@@ -20,6 +21,6 @@ cd "$root"
 SOLEX_SKIP_IDL=1 "$here/build-sbf.sh"
 say "building the crank, the indexer and the CLI"
 cargo build --ignore-rust-version -p solex-crank --bin solex-crank -p solex-indexer --bin solex-indexer -p solex-cli --bin solex \
-  -p solex-tests --bin localnet
+  -p solex-keyper --bin solex-keyper -p solex-tests --bin localnet
 wait "$validator" || die "the validator build failed (see above)"
 exec cargo run --quiet --ignore-rust-version -p solex-tests --bin localnet -- "${1:-target/localnet}"

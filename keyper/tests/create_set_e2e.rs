@@ -42,7 +42,11 @@ fn create_set_makes_the_set_it_is_asked_for_and_refuses_bad_arguments() {
     ] {
         let out = keyper(&[&base[..], &bad[..]].concat());
         assert_eq!(out.status.code(), Some(1), "{bad:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidKeyperSet"), "{bad:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("InvalidKeyperSet"),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let out = keyper(&[&base[..], &["--members", "not-a-key", "--threshold", "1"]].concat());
     assert_eq!(out.status.code(), Some(1));

@@ -78,7 +78,7 @@ impl Exchange {
                 &rpc_proxy.url(),
                 &ws_url(&ws_proxy),
                 &crank_key,
-                &m.mint_authority.pubkey(),
+                &[m.mint_authority.pubkey()],
                 &format!("127.0.0.1:{metrics_port}"),
                 Some(&logs.join("crank.log")),
             ),
@@ -117,7 +117,7 @@ impl Exchange {
             &self.rpc_proxy.url(),
             &ws_url(&self.ws_proxy),
             &self.crank_key,
-            &self.m.mint_authority.pubkey(),
+            &[self.m.mint_authority.pubkey()],
             &self.crank_metrics,
             Some(&log),
         );

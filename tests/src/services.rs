@@ -115,21 +115,23 @@ fn spawn(bin: &str, args: &[String], log: Option<&Path>) -> Child {
     cmd.spawn().unwrap_or_else(|e| panic!("starting {} (cargo build -p {bin}): {e}", sibling(bin).display()))
 }
 
-/// `solex-crank`, paying from `keypair`, with metrics on `metrics_addr`.
-/// `solex-crank` settling every market whose authority is `authority` (the crank
-/// discovers markets only for the authorities it is told to serve).
+/// `solex-crank`, paying from `keypair`, with metrics on `metrics_addr`, settling
+/// (and processing the batches of) every market whose authority is one of
+/// `authorities` (the crank discovers markets only for the authorities it serves).
 pub fn crank(
     rpc_url: &str,
     ws_url: &str,
     keypair: &Path,
-    authority: &Pubkey,
+    authorities: &[Pubkey],
     metrics_addr: &str,
     log: Option<&Path>,
 ) -> Child {
-    let authority = authority.to_string();
     let args = ["--rpc-url", rpc_url, "--ws-url", ws_url, "--metrics-addr", metrics_addr, "--poll-ms", "200"];
     let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    args.extend(["--authority".into(), authority, "--keypair".into(), keypair.display().to_string()]);
+    for a in authorities {
+        args.extend(["--authority".into(), a.to_string()]);
+    }
+    args.extend(["--keypair".into(), keypair.display().to_string()]);
     spawn("solex-crank", &args, log)
 }
 

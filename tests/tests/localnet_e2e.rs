@@ -2,8 +2,10 @@
 //! on free ports. It starts the validator, the demo market, the crank, the indexer
 //! and the bots; trades flow and get settled without anyone doing anything; the web
 //! page is served; a newcomer's wallet (`you.json`, as the README says) places a
-//! crossing order with the `solex` CLI and sees their own fill in the indexer; and
-//! Ctrl-C stops everything, leaving no process behind.
+//! crossing order with the `solex` CLI and sees their own fill in the indexer; the
+//! batch market's bots trade through sealed orders, its batches clear and are
+//! indexed, and the newcomer's sealed order fills; and Ctrl-C stops everything,
+//! leaving no process behind.
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -106,6 +108,44 @@ fn the_local_exchange_trades_by_itself_takes_a_newcomers_order_and_stops_cleanly
         (!f["fills"].as_array()?.is_empty()).then_some(f)
     });
     assert_eq!(fills["fills"][0]["role"], "taker", "{fills}");
+
+    // The batch market: the keypers release the keys, the crank opens, clears and
+    // executes the batches, the indexer shows them; the newcomer's sealed bid fills.
+    let at = banner.iter().position(|l| l.starts_with("batch market")).expect("the batch market's banner");
+    let batch_market =
+        banner[at + 1].trim_start().strip_prefix("market").unwrap().split_whitespace().next().unwrap().to_string();
+    wait_for("a cleared batch in the indexer", 120, || {
+        let b = get(&format!("{api}/markets/{batch_market}/batches"))?;
+        b["batches"].as_array()?.iter().any(|b| b["status"] == "done" && b["volume"].as_u64() > Some(0)).then_some(())
+    });
+    let sealed = Command::new(sibling("solex"))
+        .args(["--url", &rpc, "--keypair"])
+        .arg(&you_keypair)
+        .args([
+            "--json",
+            "place",
+            &batch_market,
+            "bid",
+            "--ui",
+            "--price",
+            "200",
+            "--qty",
+            "0.001",
+            "--type",
+            "ioc",
+            "--sealed",
+        ])
+        .output()
+        .expect("run solex");
+    assert!(sealed.status.success(), "solex place --sealed: {}", String::from_utf8_lossy(&sealed.stderr));
+    let placed: Value = serde_json::from_slice(&sealed.stdout).expect("JSON");
+    let (batch_id, index) =
+        (placed["sealed"]["batch_id"].as_u64().unwrap(), placed["sealed"]["index"].as_u64().unwrap());
+    wait_for("the newcomer's sealed bid filled, in the indexer", 90, || {
+        let b = get(&format!("{api}/markets/{batch_market}/batches/{batch_id}"))?;
+        let o = &b["sealed_orders"][index as usize];
+        (o["status"] == "done" && o["filled_lots"].as_u64() == Some(1)).then_some(())
+    });
 
     // Ctrl-C stops everything.
     Command::new("kill").args(["-INT", &localnet.id().to_string()]).status().unwrap();

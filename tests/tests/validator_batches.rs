@@ -83,7 +83,7 @@ fn batches_clear_with_a_threshold_of_keypers_void_without_one_and_resume_after_r
         &validator.rpc_url(),
         &validator.ws_url(),
         &crank_key,
-        &a.m.mint_authority.pubkey(),
+        &[a.m.mint_authority.pubkey()],
         &format!("127.0.0.1:{}", free_port()),
         Some(&logs.join("crank.log")),
     );

@@ -1,7 +1,9 @@
 //! The local exchange: a solana-test-validator with the Solex program deployed,
 //! a demo market over two fresh mints, three funded demo wallets whose keypair
 //! files it writes (the bots' two, and `you.json` for the person at the keyboard), the crank, the indexer (REST, WebSocket and transaction APIs),
-//! and two bots trading on the market (a market maker and a taker). Prints the
+//! and two bots trading on the market (a market maker and a taker); and a batch
+//! market (ADR 8) with its keyper committee (three `solex-keyper` processes,
+//! threshold 2), a post-only market maker and a taker of sealed orders. Prints the
 //! addresses and runs until Ctrl-C, then stops everything and removes the ledger.
 //!
 //!     scripts/localnet.sh
@@ -9,8 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use solana_keypair::write_keypair_file;
+use solex::CreateAuctionArgs;
 use solex_sdk::instructions as ix;
-use solex_sdk::{PlaceOrderArgs, Side};
+use solex_sdk::{CreateMarketArgs, PlaceOrderArgs, Side};
+use solex_tests::auction::{Committee, Keypers, TestAuction};
 use solex_tests::ledger::Ledger;
 use solex_tests::scenario::TestMarket;
 use solex_tests::services;
@@ -70,7 +74,45 @@ fn main() {
     let take = PlaceOrderArgs::limit(Side::Bid, 10_100, 4, 1);
     chain.send(&[ix::place_order(taker.pubkey(), &k, take)], &[&taker.keypair]).expect("demo trade");
 
-    // The crank (built next to this binary by scripts/localnet.sh), paying from its own keypair.
+    // The batch market: a keyper committee (three keyper processes, threshold 2),
+    // its keys registered ahead, and a market over two more mints that seals orders.
+    let committee_payer = Keypair::new();
+    chain.airdrop(&committee_payer.pubkey(), 100_000_000_000);
+    let committee = Committee::create(&mut chain, &committee_payer, 3, 2, 8, 64, 512);
+    let keyper_dir = out.join("keypers");
+    std::fs::create_dir_all(&keyper_dir).expect("keyper directory");
+    let keypers = Keypers::start(&validator.rpc_url(), &committee, &keyper_dir, 32);
+    eprintln!("keypers generating the first batch keys ...");
+    Keypers::wait_keys_ahead(&chain, &committee, 8);
+    let rules = CreateAuctionArgs { batch_slots: 8, reveal_timeout_slots: 150, sealed_fee: 1_000 };
+    let demo_batch = CreateMarketArgs { market_id: 1, ..solex_tests::exchange::DEMO_MARKET };
+    let (batch, _) = TestAuction::create(&mut chain, &committee, demo_batch, rules, 64);
+    let bk = batch.m.keys;
+    let mut batch_wallets = vec![];
+    for name in ["batch-maker", "batch-taker"] {
+        let kp = Keypair::new();
+        let path = out.join(format!("{name}.json"));
+        write_keypair_file(&kp, &path).expect("write keypair");
+        let (w, _) = batch.m.wallet_from(&mut chain, kp, 1_000_000_000_000, 1_000_000_000_000);
+        let deposits = [
+            batch.m.deposit_ix(&w, bk.base_mint, 100_000_000_000),
+            batch.m.deposit_ix(&w, bk.quote_mint, 100_000_000_000),
+        ];
+        chain.send(&deposits, &[&w.keypair]).expect("batch deposits");
+        batch_wallets.push((name, path, w));
+    }
+    // You trade there too: a trader account with the same deposits (your own wallet's
+    // token accounts on the batch market's mints).
+    let you_batch =
+        batch.m.wallet_from(&mut chain, you.keypair.insecure_clone(), 1_000_000_000_000, 1_000_000_000_000).0;
+    let yours = [
+        batch.m.deposit_ix(&you_batch, bk.base_mint, 100_000_000_000),
+        batch.m.deposit_ix(&you_batch, bk.quote_mint, 100_000_000_000),
+    ];
+    chain.send(&yours, &[&you.keypair]).expect("your batch deposits");
+
+    // The crank (built next to this binary by scripts/localnet.sh), paying from its
+    // own keypair: it settles both markets and processes the batch market's batches.
     let crank_key = Keypair::new();
     chain.airdrop(&crank_key.pubkey(), 10_000_000_000);
     let crank_path = out.join("crank.json");
@@ -79,7 +121,7 @@ fn main() {
         &validator.rpc_url(),
         &validator.ws_url(),
         &crank_path,
-        &m.mint_authority.pubkey(),
+        &[m.mint_authority.pubkey(), batch.m.mint_authority.pubkey()],
         &format!("127.0.0.1:{metrics_port}"),
         None,
     );
@@ -114,6 +156,22 @@ fn main() {
         indexer.id()
     );
     println!("  web page       http://{api_addr}/?market={} (load {} to trade)", k.market, wallets[2].1.display());
+    println!("batch market (sealed orders, one price a batch of 8 slots):");
+    println!("  market         {}", bk.market);
+    println!("  auction        {}", batch.keys.auction);
+    println!("  keyper set     {} (3 keypers, threshold 2)", committee.keyper_set);
+    for (i, a) in keypers.args.iter().enumerate() {
+        println!("  keyper {i}       http://{}/health (state {})", a.listen, a.state_dir.display());
+    }
+    for (name, path, w) in &batch_wallets {
+        println!("  {name:<14} {} keypair {}", w.pubkey(), path.display());
+    }
+    println!(
+        "  you            target/debug/solex --keypair {} place {} bid --ui --price 101 --qty 0.002 --type ioc --sealed",
+        wallets[2].1.display(),
+        bk.market
+    );
+    println!("  web page       http://{api_addr}/?market={}", bk.market);
     // The bots: the maker requotes every second, the taker trades every 1.5 s.
     let taker_deposit = [m.deposit_ix(taker, k.base_mint, 100_000_000_000)];
     chain.send(&taker_deposit, &[&taker.keypair]).expect("taker base deposit");
@@ -125,7 +183,17 @@ fn main() {
         scope.spawn(move || {
             solex_tests::bots::market_maker(u1, m, maker, 10_000, std::time::Duration::from_secs(1), s1)
         });
-        scope.spawn(move || solex_tests::bots::taker(url, m, taker, std::time::Duration::from_millis(1500), s2));
+        scope
+            .spawn(move || solex_tests::bots::taker(url.clone(), m, taker, std::time::Duration::from_millis(1500), s2));
+        let (batch, committee) = (&batch, &committee);
+        let (bmaker, btaker) = (&batch_wallets[0].2, &batch_wallets[1].2);
+        let (s3, s4, u3, u4) = (stop.clone(), stop.clone(), validator.rpc_url(), validator.rpc_url());
+        scope.spawn(move || {
+            solex_tests::bots::batch_maker(u3, batch, bmaker, 10_000, std::time::Duration::from_millis(700), s3)
+        });
+        scope.spawn(move || {
+            solex_tests::bots::sealed_taker(u4, batch, committee, btaker, std::time::Duration::from_millis(2000), s4)
+        });
         println!("  bots           market maker ({}) and taker ({}) trading", maker.pubkey(), taker.pubkey());
         println!("Ctrl-C stops everything.");
         while !stop.load(Ordering::SeqCst) {
@@ -137,6 +205,7 @@ fn main() {
     for child in [&mut crank, &mut indexer] {
         services::terminate(child);
     }
+    drop(keypers);
     drop(validator);
     eprintln!("stopped.");
 }
