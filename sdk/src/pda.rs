@@ -22,5 +22,5 @@ pub fn trader(market: &Pubkey, owner: &Pubkey) -> Pubkey {
 
 /// The PDA `emit_cpi!` signs its self-invocation with.
 pub fn event_authority() -> Pubkey {
-    Pubkey::find_program_address(&[b"__event_authority"], &ID).0
+    Pubkey::find_program_address(&[solex::events::EVENT_AUTHORITY_SEED], &ID).0
 }

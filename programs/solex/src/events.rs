@@ -12,6 +12,10 @@ use anchor_lang::Discriminator;
 use crate::order::{OrderType, Side};
 use crate::state::{Market, QueueEventKind, Trader, VoidReason};
 
+/// The seed of the PDA that signs the events' self-invocation (`#[event_cpi]`'s
+/// `event_authority`). Anchor spells it inside its macros and exports no constant.
+pub const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
+
 /// Emits `build(seq)` with `seq` the market's next event sequence number: the one
 /// place that stamps it. The data is what `emit_cpi!` sends (event tag,
 /// discriminator, Borsh body), serialised once into a buffer of its exact size:
@@ -32,7 +36,7 @@ pub fn emit<'info, E: AnchorSerialize + Discriminator>(
     let authority = event_authority.to_account_info();
     let ix =
         Instruction { program_id: crate::ID, accounts: vec![AccountMeta::new_readonly(authority.key(), true)], data };
-    invoke_signed(&ix, &[authority], &[&[b"__event_authority", &[crate::EVENT_AUTHORITY_AND_BUMP.1]]])?;
+    invoke_signed(&ix, &[authority], &[&[EVENT_AUTHORITY_SEED, &[crate::EVENT_AUTHORITY_AND_BUMP.1]]])?;
     Ok(())
 }
 
@@ -545,5 +549,16 @@ mod tests {
         let consumed = FillsConsumed { market: key, seq: 0, settled: vec![settled; 32] };
         assert_eq!(borsh::object_length(&placed).unwrap(), 194 + 32 * 104 + 33 * 74);
         assert_eq!(borsh::object_length(&consumed).unwrap(), 44 + 32 * 130);
+    }
+}
+
+#[cfg(test)]
+mod seed {
+    /// Our seed is Anchor's: the address it derives is the one `#[event_cpi]` checks.
+    #[test]
+    fn the_event_authority_seed_derives_anchors_event_authority() {
+        let (address, bump) =
+            anchor_lang::prelude::Pubkey::find_program_address(&[super::EVENT_AUTHORITY_SEED], &crate::ID);
+        assert_eq!((address, bump), (crate::EVENT_AUTHORITY_AND_BUMP.0, crate::EVENT_AUTHORITY_AND_BUMP.1));
     }
 }
