@@ -787,3 +787,40 @@ fn decrypting_a_full_batch_and_executing_it_fit_their_budgets() {
     assert!(state.records[(batch % 2) as usize].iter().all(|r| r.status() == RecordStatus::Done));
     assert!(e.a.state(&e.l).batch(batch).is_none(), "done: its half is free");
 }
+
+#[test]
+fn a_full_batch_of_256_orders_at_one_price_clears_within_the_heap_and_compute() {
+    // The worst case for the clearing's memory: every order at the marginal price, so
+    // all of one side share it pro rata and the leftover lots are ordered by hash.
+    let mut e = Env::with(10, market_args(), 256);
+    let (batch, _, _) = e.current();
+    for k in 0..256u64 {
+        let side = if k % 2 == 0 { Side::Bid } else { Side::Ask };
+        // Bids total 3 x 128 = 384 lots against 2 x 127 + 1 = 255 offered: bids are
+        // rationed, 1 lot each pro rata and the 127 lots left over one each by hash.
+        let qty = if side == Side::Bid {
+            3
+        } else if k == 255 {
+            1
+        } else {
+            2
+        };
+        e.submit((k % 10) as usize, order(side, OrderType::ImmediateOrCancel, 100, qty));
+    }
+    e.close_and_release(batch, &[0, 1]);
+    let decrypted = e.decrypt_all(batch);
+    assert_eq!(decrypted.len(), 4);
+    let cleared = e.step(ax::clear_batch(&e.a.keys, batch));
+    println!("clear_batch, 256 orders at one price: {} CU", cleared.compute_units);
+    match &cleared.events[..] {
+        [SolexEvent::BatchCleared(c)] => assert_eq!((c.price, c.volume, c.demand, c.supply), (100, 255, 384, 255)),
+        other => panic!("{other:?}"),
+    }
+    e.execute_all(batch, 16);
+    let state = e.a.state(&e.l);
+    let records = &state.records[(batch % 2) as usize];
+    assert!(records.iter().all(|r| r.status() == RecordStatus::Done));
+    let bids: Vec<u64> = records.iter().filter(|r| r.side() == Side::Bid).map(|r| r.filled_lots).collect();
+    assert_eq!((bids.iter().filter(|f| **f == 2).count(), bids.iter().filter(|f| **f == 1).count()), (127, 1));
+    assert!(records.iter().filter(|r| r.side() == Side::Ask).all(|r| r.filled_lots == r.qty_lots), "asks fill");
+}
