@@ -7,14 +7,14 @@
 //! changes nothing on chain.
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 use solex_sdk::instructions as ix;
 use solex_sdk::{PlaceOrderArgs, Pubkey, Side};
 use solex_tests::ledger::Ledger;
 use solex_tests::rpc::RpcClient;
 use solex_tests::scenario::trader_account;
 use solex_tests::{Keypair, Signer};
-use support::{chain_book, Session};
+use support::{chain_book, get, Session};
 
 mod browser;
 mod support;
@@ -572,4 +572,364 @@ async fn u64_values_above_2_53_survive_the_page() {
     drop(page);
     drop(indexer);
     db.drop_db().await;
+}
+
+/// The Rust test vector's hex (`VECTOR_EPHEMERAL`, `VECTOR_CIPHERTEXT`, `VECTOR_TAG`), read
+/// from `programs/seal/src/tests.rs` (one source for every implementation).
+fn rust_vector() -> [String; 3] {
+    let source = include_str!("../../programs/seal/src/tests.rs");
+    ["VECTOR_EPHEMERAL", "VECTOR_CIPHERTEXT", "VECTOR_TAG"].map(|name| {
+        let prefix = format!("const {name}: &str = \"");
+        let at = source.find(&prefix).unwrap_or_else(|| panic!("{name}")) + prefix.len();
+        source[at..at + source[at..].find('"').unwrap()].to_string()
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_seals_the_test_vector_and_signs_only_the_sealed_order_it_made() {
+    let _one = VALIDATOR.lock().await;
+    let (db, indexer, base) = page_alone().await;
+    let mut page = Browser::launch().await;
+    page.goto(&format!("{base}/")).await;
+    page.wait_for("the page", "window.solexPage && document.getElementById('units').textContent || null", 30).await;
+
+    // The served module and its vendored libraries, in Chromium: the Rust vector's bytes.
+    let sealed = page
+        .eval(
+            "(async () => { const s = await window.solexPage.sealing();
+               const { ristretto255 } = await import('./vendor/noble-curves/ed25519.js');
+               const fill = (b) => new Uint8Array(32).fill(b);
+               const key = ristretto255.Point.BASE.multiply(s.scalarModOrder(fill(7))).toBytes();
+               const plaintext = s.orderPlaintext({ side: 'ask', type: 'ioc', price: 12345n, qty: 67n, clientId: 89n });
+               const out = s.sealWith(s.scalarModOrder(fill(9)), key,
+                 { program: fill(1), market: fill(2), batch: 42n, trader: fill(3) }, plaintext);
+               return [s.toHex(out.ephemeral), s.toHex(out.ciphertext), s.toHex(out.tag)]; })()",
+        )
+        .await;
+    assert_eq!(sealed, json!(rust_vector()));
+
+    // submit_sealed and cancel_sealed are signed only as sealed and asked.
+    let owner = Keypair::new().pubkey();
+    let market_keys = solex_sdk::instructions::MarketKeys::new(
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        1,
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let keys = solex_sdk::auction::AuctionKeys {
+        market: market_keys,
+        auction: Pubkey::new_unique(),
+        keyper_set: Pubkey::new_unique(),
+    };
+    let args = solex::SubmitSealedArgs {
+        batch_id: (1 << 53) + 1,
+        ephemeral: [4; 32],
+        ciphertext: [5; 40],
+        tag: [6; 16],
+        base_envelope: 0,
+        quote_envelope: u64::MAX - 1,
+    };
+    let blockhash = solana_hash::Hash::default();
+    let tx = |ix| solex_sdk::flow::unsigned_transaction(&[ix], &owner, blockhash);
+    let submit = tx(solex_sdk::auction::submit_sealed(owner, &keys, args));
+    let cancel = tx(solex_sdk::auction::cancel_sealed(owner, &keys, (1 << 53) + 1, 7));
+    let check = |wire: &str, intent: String| {
+        format!(
+            "(async () => {{ const p = window.solexPage;
+               const tx = p.decodeTransaction(Uint8Array.from(atob('{wire}'), (c) => c.charCodeAt(0)));
+               const market = {{ market: '{market}', base_mint: '{base_mint}', quote_mint: '{quote_mint}' }};
+               const bytes = (n, b) => new Uint8Array(n).fill(b);
+               try {{ await p.checkTransaction(tx, {{ owner: '{owner}', market, auction: '{auction}', keyperSet: '{keyper_set}', ...{intent} }}); return 'signs'; }}
+               catch (e) {{ return e.message; }} }})()",
+            market = market_keys.market,
+            base_mint = market_keys.base_mint,
+            quote_mint = market_keys.quote_mint,
+            auction = keys.auction,
+            keyper_set = keys.keyper_set,
+        )
+    };
+    let submit_intent = |batch: &str, ciphertext_byte: u8, quote: &str| {
+        format!(
+            "{{ instruction: 'submit_sealed', batchId: {batch}n, ephemeral: bytes(32, 4), ciphertext: bytes(40, {ciphertext_byte}),
+               tag: bytes(16, 6), collateralBase: 0n, collateralQuote: {quote}n }}"
+        )
+    };
+    let (batch, quote) = (((1u64 << 53) + 1).to_string(), (u64::MAX - 1).to_string());
+    assert_eq!(page.eval(&check(&submit, submit_intent(&batch, 5, &quote))).await, json!("signs"));
+    for (what, intent, says) in [
+        ("another ciphertext", submit_intent(&batch, 8, &quote), "ciphertext is not the one sealed in this page"),
+        ("another collateral", submit_intent(&batch, 5, &u64::MAX.to_string()), "quote collateral"),
+        ("another batch", submit_intent(&(1u64 << 53).to_string(), 5, &quote), "batch id"),
+    ] {
+        let refused = page.eval(&check(&submit, intent)).await;
+        assert!(refused.as_str().unwrap().contains(says), "{what}: {refused}");
+    }
+    let cancel_intent = |index: u32| format!("{{ instruction: 'cancel_sealed', batchId: {batch}n, index: {index}n }}");
+    assert_eq!(page.eval(&check(&cancel, cancel_intent(7))).await, json!("signs"));
+    let refused = page.eval(&check(&cancel, cancel_intent(8))).await;
+    assert!(refused.as_str().unwrap().contains("sealed order index"), "{refused}");
+    // A submission asked for as a cancel, or for another auction, is refused.
+    let refused = page.eval(&check(&submit, cancel_intent(7))).await;
+    assert!(refused.as_str().unwrap().contains("not the cancel_sealed you asked for"), "{refused}");
+    let other_auction = tx(solex_sdk::auction::submit_sealed(
+        owner,
+        &solex_sdk::auction::AuctionKeys { auction: Pubkey::new_unique(), ..keys },
+        args,
+    ));
+    let refused = page.eval(&check(&other_auction, submit_intent(&batch, 5, &quote))).await;
+    assert!(refused.as_str().unwrap().contains("its auction is"), "{refused}");
+    drop(page);
+    drop(indexer);
+    db.drop_db().await;
+}
+
+/// Every table of the database as text, a row a line (as JSON).
+async fn database_text(pool: &sqlx::PgPool) -> String {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut out = String::new();
+    for t in tables {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT to_jsonb(t.*)::text FROM \"{t}\" t")).fetch_all(pool).await.unwrap();
+        out.push_str(&format!("{t}\n{}\n", rows.join("\n")));
+    }
+    out
+}
+
+/// Whether `text` holds `number`: as a whole decimal token (not part of an address, a
+/// hash or a longer number) or as its little-endian u64 bytes in hex.
+fn holds(text: &str, number: u64) -> bool {
+    let decimal = number.to_string();
+    text.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t == decimal)
+        || text.to_ascii_lowercase().contains(&hex(&number.to_le_bytes()))
+}
+
+/// The order the page seals: distinctive numbers, so a leak anywhere would be found.
+const SEALED_PRICE: u64 = 7_919;
+const SEALED_QTY: u64 = 4_271;
+const SEALED_CLIENT_ID: u64 = 73_421_337;
+
+/// A batch market in the page, end to end: it shows the market is one, the countdown
+/// to the batch's close and the batches with their clearing prices; a post-only bid
+/// goes to the book; a bid is sealed in the page (to the key `batch-key` read from
+/// the chain), built by `/tx/sealed` around its ciphertext, checked, signed and
+/// relayed; another is sealed and cancelled from the page. Until the batch opens,
+/// neither what the page sent, nor the indexer's database, nor its debug log holds
+/// the order's price, size or client id. The harness then releases the batch key
+/// (the committee's shares after the close) and opens, clears and executes the
+/// batch: the page shows the bid filled at the clearing price, and the balances the
+/// chain has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_seals_a_bid_for_a_batch_and_shows_its_fill_at_the_clearing_price() {
+    use solex_sdk::events::SolexEvent;
+    let _one = VALIDATOR.lock().await;
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web_e2e_batch_indexer.log");
+    let stack = support::Stack::start_logging(&log, "debug").await;
+    let base = stack.base.clone();
+    let rpc = stack.validator.rpc_url();
+    let url = rpc.clone();
+    let (mut bm, bidder) = tokio::task::spawn_blocking(move || {
+        // Batches of 64 slots (about 26 s): time for the page's three transactions in one.
+        let mut bm = support::BatchMarket::open(url, 64, 44);
+        let maker = bm.wallet(1 << 30, 1 << 30);
+        let bidder = bm.wallet(1 << 30, 1 << 30);
+        bm.rest(&maker, Side::Ask, 7_903, 5_000);
+        (bm, bidder)
+    })
+    .await
+    .unwrap();
+    let market = bm.market();
+    let chain = || RpcClient::new(rpc.clone());
+    support::wait_indexed(&base, &market.to_string(), chain_book(&chain(), &market).0).await;
+
+    let mut page = Browser::launch().await;
+    page.record_requests().await;
+    page.goto(&format!("{base}/?market={market}")).await;
+    page.wait_for("the live feed", "document.getElementById('conn').className === 'live'", 30).await;
+    assert_eq!(page.eval("document.getElementById('batch-badge').hidden").await, json!(false), "it says batch market");
+    page.wait_for("the countdown", "document.getElementById('batch-countdown').dataset.batchId", 30).await;
+    page.eval(&format!(
+        "document.getElementById('keypair').value = '{}'; document.getElementById('load-keypair').click()",
+        keypair_json(&bidder.keypair)
+    ))
+    .await;
+    page.wait_for("the wallet", "document.getElementById('wallet-addr').dataset.address", 30).await;
+
+    // A post-only bid goes to the book, as on any market.
+    let (state, _, text) = submit(&mut page, "post_only", 7_800, 5, 1, "buy").await;
+    assert_eq!(state, "ok", "{text}");
+    assert_eq!(chain_book(&chain(), &market).1, vec![[7_800, 5]]);
+
+    // A batch that has just begun: its countdown is the chain's.
+    let (batch, close) = tokio::task::block_in_place(|| bm.fresh_batch(0.6));
+    let shown = page
+        .wait_for(
+            "this batch's countdown",
+            &format!(
+                "(() => {{ const d = document.getElementById('batch-countdown').dataset;
+                   return d.batchId === '{batch}' ? [d.closeSlot, Number(d.slotsLeft)] : null; }})()"
+            ),
+            30,
+        )
+        .await;
+    assert_eq!(shown[0], json!(close.to_string()));
+    let left = shown[1].as_u64().unwrap();
+    assert!(left > 0 && left <= 64, "{shown}");
+    let countdown = page.eval("document.getElementById('batch-countdown').textContent").await;
+    assert!(countdown.as_str().unwrap().contains(" s)"), "slots and seconds: {countdown}");
+
+    // The sealed bid, and a second one cancelled from the page before the close.
+    let (state, _, text) = submit(&mut page, "limit", SEALED_PRICE, SEALED_QTY, SEALED_CLIENT_ID, "buy").await;
+    assert_eq!(state, "ok", "{text}");
+    assert!(text.contains("SealedSubmitted") && text.contains(&format!("(batch {batch},")), "{text}");
+    let (state, _, text) = submit(&mut page, "limit", 7_850, 1, 5, "buy").await;
+    assert_eq!(state, "ok", "{text}");
+    page.wait_for("the second sealed order", "document.querySelector('#sealed tr[data-idx=\"1\"] button')", 30).await;
+    page.eval("document.getElementById('result').dataset.state = ''; document.querySelector('#sealed tr[data-idx=\"1\"] button').click()")
+        .await;
+    let (state, _, text) = outcome(&mut page).await;
+    assert!(state == "ok" && text.contains("SealedCancelled"), "{text}");
+    page.wait_for(
+        "the cancel",
+        "document.querySelector('#sealed tr[data-idx=\"1\"]')?.dataset.status === 'cancelled' || null",
+        30,
+    )
+    .await;
+    // Only this page knows what its sealed order is.
+    let mine = page.eval("document.querySelector('#sealed tr[data-idx=\"0\"]').cells[1].textContent").await;
+    assert_eq!(mine, json!("buy 4,271 @ 7,919 limit (sealed)"));
+
+    // What the page sent: the sealed orders as ciphertext and collateral only, relayed as built.
+    let sent: Vec<Value> = page.requests.iter().filter(|r| r["method"] == "POST").cloned().collect();
+    let bodies = |path: &str| -> Vec<Value> {
+        sent.iter()
+            .filter(|r| r["url"].as_str().unwrap().ends_with(path))
+            .map(|r| serde_json::from_str(r["postData"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let sealed = bodies("/tx/sealed");
+    assert_eq!(sealed.len(), 2, "{sent:?}");
+    for body in &sealed {
+        let mut fields: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["batch_id", "ciphertext", "collateral_base", "collateral_quote", "ephemeral", "market", "owner", "tag"]
+        );
+        assert_eq!(body["batch_id"], json!(batch.to_string()));
+    }
+    let m = solex_tests::scenario::market(&chain(), &market);
+    let need = solex_sdk::auction::envelope(&m, 100, Side::Bid, SEALED_PRICE, SEALED_QTY).unwrap();
+    assert_eq!(
+        (sealed[0]["collateral_base"].clone(), sealed[0]["collateral_quote"].clone()),
+        (json!(need.0.to_string()), json!(need.1.to_string())),
+        "the collateral the program's rule asks"
+    );
+    let submitted: Vec<Vec<u8>> = bodies("/tx/send")
+        .iter()
+        .map(|b| solex_sdk::flow::decode_transaction(b["transaction"].as_str().unwrap()).unwrap())
+        .flat_map(|tx| tx.message.instructions.into_iter().map(|ix| ix.data))
+        .filter(|data| data.len() == 8 + 8 + 32 + 40 + 16 + 16)
+        .collect();
+    assert_eq!(submitted.len(), 2, "two submit_sealed relayed");
+    for (data, body) in submitted.iter().zip(&sealed) {
+        assert_eq!(hex(&data[16..48]), body["ephemeral"].as_str().unwrap());
+        assert_eq!(hex(&data[48..88]), body["ciphertext"].as_str().unwrap());
+        assert_eq!(hex(&data[88..104]), body["tag"].as_str().unwrap());
+    }
+    let everything_sent: String = page.requests.iter().map(|r| format!("{} {}\n", r["url"], r["postData"])).collect();
+    for n in [SEALED_PRICE, SEALED_QTY, SEALED_CLIENT_ID] {
+        assert!(!holds(&everything_sent, n), "the page sent {n} somewhere:\n{everything_sent}");
+    }
+    assert!(everything_sent.contains("/vendor/noble-curves/ed25519.js"), "the vendored library came from the indexer");
+
+    // Closed, indexed, not opened: neither the database nor the log holds the order.
+    tokio::task::block_in_place(|| bm.chain.wait_until_slot(close + 1));
+    support::wait_indexed(&base, &market.to_string(), chain_book(&chain(), &market).0).await;
+    let pool = solex_indexer::db::connect(&stack.db.url).await.unwrap();
+    let before = database_text(&pool).await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("DEBUG") && before.contains("sealed_orders"),
+        "a debug log and a database with the order's row"
+    );
+    for n in [SEALED_PRICE, SEALED_QTY, SEALED_CLIENT_ID] {
+        assert!(!holds(&before, n), "the database holds {n} before the batch opened");
+        assert!(!holds(&logged, n), "the indexer's log holds {n} before the batch opened");
+    }
+    let (_, row) = get(&base, &format!("/markets/{market}/batches/{batch}")).await;
+    assert_eq!((row["status"].as_str(), row["sealed_orders"][0]["price"].clone()), (Some("collecting"), Value::Null));
+
+    // The harness releases the key and runs the batch.
+    let landed = tokio::task::block_in_place(|| bm.process(batch));
+    let cleared = landed
+        .iter()
+        .flat_map(|l| &l.events)
+        .find_map(|e| match e {
+            SolexEvent::BatchCleared(c) => Some((c.price, c.volume)),
+            _ => None,
+        })
+        .expect("the batch cleared");
+    assert_eq!(cleared, (7_903, SEALED_QTY), "the clearing price is the resting ask's");
+
+    // The page shows the fill at the clearing price, the batch and its price, and the chain's balances.
+    let fill = page
+        .wait_for(
+            "the fill",
+            "(() => { const r = document.querySelector('#sealed tr[data-idx=\"0\"]');
+               return r && r.dataset.status === 'done' && r.dataset.fillPrice ? [r.dataset.filled, r.dataset.fillPrice, r.cells[1].textContent, r.cells[4].textContent] : null; })()",
+            60,
+        )
+        .await;
+    assert_eq!(fill, json!(["4271", "7903", "buy 4,271 @ 7,919 limit", "4,271 @ 7,903"]));
+    let shown = page
+        .eval(&format!(
+            "(() => {{ const r = document.querySelector('#batches tr[data-batch-id=\"{batch}\"]');
+               return [r.dataset.status, r.dataset.price, r.dataset.volume, document.getElementById('batch-last-price').dataset.price]; }})()"
+        ))
+        .await;
+    assert_eq!(shown, json!(["done", "7903", "4271", "7903"]));
+    let trade = page
+        .wait_for("the batch's trade", "document.querySelector(`#trades tr[data-batch-id]`)?.cells[0].textContent", 30)
+        .await;
+    assert_eq!(trade, json!("7,903"));
+    let trader = trader_account(&chain(), &market, &bidder.pubkey());
+    let balances = page
+        .wait_for(
+            "the balances after the batch",
+            &format!(
+                "(() => {{ const rows = [...document.querySelectorAll('#balances tr[data-asset]')].map((r) => [r.dataset.available, r.dataset.locked]);
+                   return rows.length === 2 && rows[0][0] === '{}' && rows[1][0] === '{}' ? rows : null; }})()",
+                trader.base_available, trader.quote_available
+            ),
+            30,
+        )
+        .await;
+    assert_eq!(
+        balances,
+        json!([
+            [trader.base_available.to_string(), trader.base_locked.to_string()],
+            [trader.quote_available.to_string(), trader.quote_locked.to_string()]
+        ])
+    );
+    // Once opened, the index has the order: the searches above would have found it.
+    let after = database_text(&pool).await;
+    assert!(holds(&after, SEALED_PRICE) && holds(&after, SEALED_QTY) && holds(&after, SEALED_CLIENT_ID));
+
+    page.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web_e2e_batch.png")).await;
+    assert_eq!(page.problems, Vec::<String>::new(), "the page logged no errors");
+    drop(page);
+    pool.close().await;
+    stack.stop().await;
 }

@@ -6,6 +6,12 @@
 // returns is decoded and checked against what the user asked for before anything
 // signs it (`checkTransaction`). Plain JavaScript with no build step, so the
 // indexer binary can embed it.
+//
+// On a batch market (ADR 8) post-only orders go to the book as usual, and limit,
+// IOC and market orders are sealed here (`seal.js`, loaded when first needed) to
+// the batch's key and submitted to its auction: the order itself never leaves the
+// page, only its ciphertext and the collateral it locks. The page shows the batch's
+// countdown, recent clearing prices and the wallet's sealed orders as they fill.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +20,10 @@ const state = {
   book: { seq: null, bids: new Map(), asks: new Map() },
   trades: [], candles: new Map(), orders: new Map(), balances: null,
   signer: null, walletStandard: [], chain: null,
+  // Batch markets: the batch key answer (with when it came), recent batches by id,
+  // the wallet's sealed orders by "batch:idx", and what the page sealed (by the
+  // submission's event seq; kept in this page's memory only).
+  batchKey: null, batches: new Map(), sealed: new Map(), sealedLocal: new Map(),
 };
 
 // ---- numbers ---------------------------------------------------------------------
@@ -304,6 +314,27 @@ async function checkTransaction(tx, intent) {
     if (!TOKEN_PROGRAMS.includes(keys[6])) refuse('it names an unknown token program');
     expect('token account', keys[3], await ataAddress(owner, keys[5], keys[6]));
     expect('amount', r.u64(), intent.amount);
+  } else if (name === 'submit_sealed' || name === 'cancel_sealed') {
+    // SealedOrders: owner, market, trader, auction, keyper set, (event authority, program).
+    expect('signer', keys[0], owner);
+    expect('market', keys[1], market.market);
+    expect('trader account', keys[2], trader);
+    expect('auction', keys[3], intent.auction);
+    expect('keyper set', keys[4], intent.keyperSet);
+    expect('batch id', r.u64(), intent.batchId);
+    if (name === 'submit_sealed') {
+      // Exactly the bytes sealed in this page, and the collateral it computed.
+      const same = (what, got, want) => {
+        if (got.length !== want.length || got.some((b, i) => b !== want[i])) refuse(`its ${what} is not the one sealed in this page`);
+      };
+      same('ephemeral key', r.bytes(32), intent.ephemeral);
+      same('ciphertext', r.bytes(40), intent.ciphertext);
+      same('tag', r.bytes(16), intent.tag);
+      expect('base collateral', r.u64(), intent.collateralBase);
+      expect('quote collateral', r.u64(), intent.collateralQuote);
+    } else {
+      expect('sealed order index', r.u32(), intent.index);
+    }
   } else {
     refuse(`the page does not send ${name}`);
   }
@@ -474,33 +505,51 @@ function intentFor(instruction, args) {
 
 // Builds the transaction on the server, checks that it is what the user asked for,
 // signs it here, relays it, and reports. Nothing is signed that fails the check.
-async function transact(what, path, body, intent) {
+// With `make`, each try's request ({path, body, intent, onDone}) is made afresh (a
+// sealed order is sealed again for the next batch); a refusal whose code is in
+// `retryOn` is tried again, three tries in all.
+async function transact(what, path, body, intent, { make, retryOn = [] } = {}) {
   if (!state.signer) return report(false, 'load a keypair or connect a wallet first');
   if (!state.market) return report(false, 'no market selected');
   for (const b of document.querySelectorAll('button')) b.disabled = true;
   report(null, `${what}: building ...`);
   try {
-    const want = intentFor(...intent);
-    const built = await api(path, { market: state.market.market, owner: state.signer.address, ...body });
-    const wire = fromBase64(built.transaction);
-    await checkTransaction(decodeTransaction(wire), want);
-    report(null, `${what}: waiting for the signature ...`);
-    const signed = await state.signer.sign(wire);
-    // A wallet may add to what it signs (a priority fee): the same checks again.
-    await checkTransaction(decodeTransaction(signed), want);
-    report(null, `${what}: sent, waiting for confirmation ...`);
-    const out = await api('/tx/send', { transaction: toBase64(signed) });
-    if (out.status === 'pending') {
-      report(true, `${what}: sent ${out.signature.slice(0, 16)}..., not confirmed yet: ${out.message}`, 'pending');
-    } else {
-      const events = out.events.map((e) => `${e.kind} #${e.seq}`).join(', ');
-      report(true, `${what}: confirmed ${out.signature.slice(0, 16)}... ${events}`);
+    for (let attempt = 1; ; attempt++) {
+      const req = make ? await make() : { path, body, intent };
+      try {
+        const out = await signAndSend(what, req.path, req.body, intentFor(...req.intent));
+        req.onDone?.(out);
+        return;
+      } catch (e) {
+        if (attempt >= 3 || !retryOn.includes(e.code)) throw e;
+        report(null, `${what}: ${e.message}; trying again ...`);
+      }
     }
   } catch (e) {
     report(false, `${what}: ${e.message}`, e.code);
   } finally {
     for (const b of document.querySelectorAll('button')) b.disabled = false;
   }
+}
+
+// One try of `transact`: build, check, sign, check again, relay, report; the relay's answer.
+async function signAndSend(what, path, body, want) {
+  const built = await api(path, { market: state.market.market, owner: state.signer.address, ...body });
+  const wire = fromBase64(built.transaction);
+  await checkTransaction(decodeTransaction(wire), want);
+  report(null, `${what}: waiting for the signature ...`);
+  const signed = await state.signer.sign(wire);
+  // A wallet may add to what it signs (a priority fee): the same checks again.
+  await checkTransaction(decodeTransaction(signed), want);
+  report(null, `${what}: sent, waiting for confirmation ...`);
+  const out = await api('/tx/send', { transaction: toBase64(signed) });
+  if (out.status === 'pending') {
+    report(true, `${what}: sent ${out.signature.slice(0, 16)}..., not confirmed yet: ${out.message}`, 'pending');
+  } else {
+    const events = out.events.map((e) => `${e.kind} #${e.seq}`).join(', ');
+    report(true, `${what}: confirmed ${out.signature.slice(0, 16)}... ${events}`);
+  }
+  return out;
 }
 
 function report(ok, message, code) {
@@ -521,6 +570,7 @@ function subscriptions() {
   if (!state.market) return [];
   const m = state.market.market;
   const channels = [`book:${m}`, `trades:${m}`, `candles:${m}`];
+  if (state.market.batch) channels.push(`batches:${m}`);
   if (state.signer) channels.push(`orders:${state.signer.address}`, `balances:${state.signer.address}`);
   return channels;
 }
@@ -552,7 +602,9 @@ function onMessage(msg) {
   if (kind === 'book' && key === m) onBook(msg.type, d);
   else if (kind === 'trades' && key === m) { state.trades.unshift(d); state.trades.length = Math.min(state.trades.length, 40); renderTrades(); }
   else if (kind === 'candles' && key === m && d.interval === $('interval').value) { state.candles.set(d.start, d); drawChart(); }
+  else if (kind === 'orders' && d.market === m && d.idx !== undefined && d.batch_id !== undefined) { upsertSealed(d); renderSealed(); }
   else if (kind === 'orders' && d.market === m) { upsertOrder(d); renderOrders(); }
+  else if (kind === 'batches' && key === m) { upsertBatch(d); renderBatches(); renderSealed(); }
   else if (kind === 'balances' && d.market === m) { state.balances = d; renderBalances(); }
 }
 
@@ -614,9 +666,12 @@ function renderBook() {
 
 function renderTrades() {
   $('trades').replaceChildren(...state.trades.slice(0, 25).map((t) => {
-    const cls = t.taker_side === 'bid' ? 'bid' : 'ask';
-    return row([cell(fmt(t.price), cls), cell(fmt(t.qty_lots)), cell(t.block_time ? new Date(Number(t.block_time) * 1000).toLocaleTimeString() : `slot ${t.slot}`, 'dim')],
-      { fillSeq: t.fill_seq });
+    // A batch trades once, at one price (a batch market's trades channel): no taker side.
+    const batch = t.batch_id !== undefined && t.taker_side === undefined;
+    const cls = batch ? '' : t.taker_side === 'bid' ? 'bid' : 'ask';
+    const when = t.block_time ? new Date(Number(t.block_time) * 1000).toLocaleTimeString() : `slot ${t.slot}`;
+    return row([cell(fmt(t.price), cls), cell(fmt(t.qty_lots)), cell(batch ? `batch ${t.batch_id}, ${when}` : when, 'dim')],
+      batch ? { batchId: t.batch_id } : { fillSeq: t.fill_seq });
   }));
 }
 
@@ -704,23 +759,222 @@ async function loadTrader() {
     renderBalances();
   }
   renderOrders();
+  await loadSealed();
 }
 
 async function selectMarket(address) {
   const market = state.markets.find((m) => m.market === address) || state.markets[0];
   if (!market) { $('units').textContent = 'no markets indexed yet'; return; }
   const old = state.market;
-  if (old) for (const kind of ['book', 'trades', 'candles']) send({ op: 'unsubscribe', channel: `${kind}:${old.market}` });
+  const kinds = (m) => ['book', 'trades', 'candles', ...(m.batch ? ['batches'] : [])];
+  if (old) for (const kind of kinds(old)) send({ op: 'unsubscribe', channel: `${kind}:${old.market}` });
   state.market = market;
   $('market').value = market.market;
   $('units').textContent = `price in ticks of ${fmt(market.quote_tick_size)} quote atoms per lot; quantity in lots of ${fmt(market.base_lot_size)} base atoms`;
   state.book = { seq: null, bids: new Map(), asks: new Map() };
   renderBook();
-  if (old) for (const kind of ['book', 'trades', 'candles']) send({ op: 'subscribe', channel: `${kind}:${market.market}` });
+  showBatchMarket(market);
+  if (old) for (const kind of kinds(market)) send({ op: 'subscribe', channel: `${kind}:${market.market}` });
   const { trades } = await api(`/markets/${market.market}/trades?limit=40`);
   state.trades = trades;
   renderTrades();
+  await loadBatches();
   await Promise.all([loadCandles(), loadTrader()]);
+}
+
+// ---- batch markets ----------------------------------------------------------------
+
+// The sealing module (seal.js, with the vendored @noble libraries), loaded once when first needed.
+let sealModule = null;
+const sealing = () => (sealModule ??= import('./seal.js'));
+
+function showBatchMarket(market) {
+  const batch = market.batch;
+  for (const id of ['batch-badge', 'batch-panel', 'sealed-note', 'type-market']) $(id).hidden = !batch;
+  if (!batch && $('type').value === 'market') $('type').value = 'limit';
+  state.batchKey = null;
+  state.batches = new Map();
+  state.sealed = new Map();
+  $('batch-rules').textContent = batch
+    ? `${fmt(batch.batch_slots)}-slot batches, ${fmt(batch.sealed_fee)} quote atoms a sealed order, at most ${fmt(batch.capacity)} a batch` : '';
+  renderCountdown();
+}
+
+// The batch collecting now and its key, as the chain has them (the server reads them).
+async function loadBatchKey() {
+  const market = state.market;
+  state.batchKeyAsked = performance.now();
+  const key = await api(`/markets/${market.market}/batch-key`);
+  if (state.market === market) {
+    state.batchKey = { ...key, at: performance.now() };
+    renderCountdown();
+    renderSealed();
+  }
+  return key;
+}
+
+// The countdown to the current batch's close, estimated from the slot the batch key
+// was read at and the cluster's recent slot time.
+function batchClock() {
+  const k = state.batchKey;
+  if (!k) return null;
+  const ms = Number(k.slot_ms) || 400;
+  const passed = BigInt(Math.floor((performance.now() - k.at) / ms));
+  const left = big(k.close_slot) - big(k.slot) - passed;
+  const slotsLeft = left > 0n ? left : 0n;
+  return { slotsLeft, seconds: Number(slotsLeft) * ms / 1000 };
+}
+
+function renderCountdown() {
+  const el = $('batch-countdown'), k = state.batchKey, clock = batchClock();
+  if (!k || !clock) {
+    el.textContent = state.market?.batch ? 'reading the batch ...' : '-';
+    $('batch-key-state').textContent = '';
+    return;
+  }
+  el.textContent = clock.slotsLeft > 0n
+    ? `batch ${k.batch_id} closes at slot ${fmt(k.close_slot)}: ${fmt(clock.slotsLeft)} slots (~${clock.seconds.toFixed(1)} s)`
+    : `batch ${k.batch_id} has closed at slot ${fmt(k.close_slot)}; the next is collecting`;
+  Object.assign(el.dataset, { batchId: k.batch_id, closeSlot: k.close_slot, slotsLeft: clock.slotsLeft });
+  $('batch-key-state').textContent = k.group_key
+    ? `sealed to keyper round ${k.key_round}'s key; ${fmt(k.orders)} of ${fmt(k.capacity)} sealed orders in`
+    : `no usable key for this batch (${k.key_status}): sealed orders wait until the keypers register one`;
+}
+
+// Every half second: the countdown, and the batch key again once the batch closed
+// (or every 30 s), at most every 2 s.
+function batchTick() {
+  if (!state.market?.batch) return;
+  renderCountdown();
+  const clock = batchClock(), since = performance.now() - (state.batchKeyAsked ?? -1e9);
+  if ((!clock || clock.slotsLeft === 0n || since > 30_000) && since > 2_000) {
+    loadBatchKey().catch((e) => console.info('batch key:', e.message));
+  }
+}
+
+async function loadBatches() {
+  state.batches = new Map();
+  const m = state.market;
+  if (m?.batch) {
+    const { batches } = await api(`/markets/${m.market}/batches?limit=10`);
+    for (const b of batches) upsertBatch(b);
+    loadBatchKey().catch((e) => console.info('batch key:', e.message));
+  }
+  renderBatches();
+}
+
+function upsertBatch(b) {
+  state.batches.set(String(b.batch_id), b);
+}
+
+// A cleared batch's price (null before it cleared, or when nothing crossed).
+function clearingPrice(b) {
+  return b && ['cleared', 'done'].includes(b.status) && b.price !== null && big(b.price) > 0n ? big(b.price) : null;
+}
+
+function renderBatches() {
+  const batches = [...state.batches.values()].sort((a, b) => cmp(big(b.batch_id), big(a.batch_id)));
+  $('batches').replaceChildren(...batches.slice(0, 10).map((b) => {
+    const price = clearingPrice(b);
+    return row([cell(String(b.batch_id)), cell(b.status), cell(fmt(b.orders)), cell(price === null ? '-' : fmt(price)),
+      cell(b.volume === null || b.volume === undefined ? '-' : fmt(b.volume))],
+    { batchId: b.batch_id, status: b.status, price: price ?? '', volume: b.volume ?? '' });
+  }));
+  const last = batches.find((b) => clearingPrice(b) !== null);
+  $('batch-last-price').textContent = last ? `${fmt(clearingPrice(last))} (batch ${last.batch_id}, ${fmt(last.volume)} lots)` : '-';
+  $('batch-last-price').dataset.price = last ? clearingPrice(last) : '';
+}
+
+function upsertSealed(o) {
+  state.sealed.set(`${o.batch_id}:${o.idx}`, o);
+}
+
+// The wallet's sealed orders in the recent batches (at most five reads).
+async function loadSealed() {
+  state.sealed = new Map();
+  const market = state.market;
+  if (state.signer && market?.batch) {
+    const trader = await traderAddress(market.market, state.signer.address);
+    const recent = [...state.batches.values()].sort((a, b) => cmp(big(b.batch_id), big(a.batch_id))).slice(0, 5);
+    const details = await Promise.all(recent.map((b) => api(`/markets/${market.market}/batches/${b.batch_id}`).catch(() => null)));
+    for (const d of details) {
+      for (const o of d?.sealed_orders || []) if (o.trader === trader) upsertSealed({ ...o, market: market.market, batch_id: d.batch_id });
+    }
+  }
+  renderSealed();
+}
+
+function renderSealed() {
+  if (!state.market?.batch) return;
+  const clock = batchClock(), current = state.batchKey?.batch_id;
+  const orders = [...state.sealed.values()].sort((a, b) => cmp(big(b.batch_id), big(a.batch_id)) || cmp(big(b.idx), big(a.idx)));
+  $('sealed').replaceChildren(...orders.map((o) => {
+    const mine = state.sealedLocal.get(String(o.submitted_seq));
+    // Revealed by the chain once the batch opened; before that only this page knows it.
+    const what = o.side
+      ? `${o.side === 'bid' ? 'buy' : 'sell'} ${fmt(o.qty_lots)} @ ${fmt(o.price)} ${o.order_type}`
+      : mine ? `${mine.side === 'bid' ? 'buy' : 'sell'} ${fmt(mine.qty)} @ ${fmt(mine.price)} ${mine.type} (sealed)` : 'sealed';
+    const price = clearingPrice(state.batches.get(String(o.batch_id)));
+    const filled = o.filled_lots === null || o.filled_lots === undefined ? null : big(o.filled_lots);
+    const td = cell('');
+    if (o.status === 'sealed' && current !== undefined && big(o.batch_id) === big(current) && clock?.slotsLeft > 0n) {
+      const cancel = button('cancel', () => transact('cancel sealed', '/tx/cancel-sealed', { batch_id: big(o.batch_id), index: big(o.idx) },
+        ['cancel_sealed', { batchId: big(o.batch_id), index: big(o.idx), auction: state.market.batch.auction, keyperSet: state.market.batch.keyper_set }]));
+      cancel.className = 'small';
+      td.append(cancel);
+    }
+    const status = o.status === 'void' && o.void_reason ? `void (${o.void_reason})` : o.status;
+    return row([cell(`${o.batch_id}#${o.idx}`), cell(what, o.side || mine?.side), cell(status),
+      cell(`${fmt(o.base_envelope)} / ${fmt(o.quote_envelope)}`, 'dim'),
+      cell(filled === null ? '-' : filled > 0n && price !== null ? `${fmt(filled)} @ ${fmt(price)}` : fmt(filled)), td],
+    { batchId: o.batch_id, idx: o.idx, status: o.status, filled: filled ?? '', fillPrice: filled > 0n && price !== null ? price : '' });
+  }));
+  $('sealed-empty').textContent = !state.signer ? 'Load a wallet to see your sealed orders.' : orders.length ? '' : 'No sealed orders in the recent batches.';
+}
+
+// Seals an order here for the batch collecting now and submits it: only the
+// ciphertext and the collateral go to the server. If the batch closes while the
+// transaction is on its way, it is sealed again for the next (three tries).
+function placeSealed(side, order) {
+  const market = state.market;
+  const what = `sealed ${side === 'bid' ? 'buy' : 'sell'}`;
+  return transact(what, null, null, null, {
+    retryOn: ['batch_closed', 'BatchClosed'],
+    make: async () => {
+      const seal = await sealing();
+      const key = await loadBatchKey();
+      if (key.auction !== market.batch.auction || key.keyper_set !== market.batch.keyper_set) {
+        throw new Error('the batch key is for another auction than this market\'s');
+      }
+      if (!key.group_key) {
+        throw Object.assign(new Error(`batch ${key.batch_id} has no usable key (${key.key_status}): the keypers have not registered one, so no sealed order can be submitted now`), { code: 'no_batch_key' });
+      }
+      const collateral = seal.envelope(key.collateral_terms, side, order.price, order.qty);
+      if (!collateral) throw new Error('the order is too large: its collateral does not fit a u64');
+      const batchId = big(key.batch_id);
+      const trader = await traderAddress(market.market, state.signer.address);
+      const binding = { program: address(SOLEX), market: address(market.market), batch: batchId, trader: address(trader) };
+      const plaintext = seal.orderPlaintext({ ...order, side });
+      const sealed = seal.seal(seal.fromHex(key.group_key), binding, plaintext);
+      plaintext.fill(0);
+      const body = {
+        batch_id: batchId, ephemeral: seal.toHex(sealed.ephemeral), ciphertext: seal.toHex(sealed.ciphertext), tag: seal.toHex(sealed.tag),
+        collateral_base: collateral.base, collateral_quote: collateral.quote,
+      };
+      const intent = ['submit_sealed', {
+        batchId, ephemeral: sealed.ephemeral, ciphertext: sealed.ciphertext, tag: sealed.tag,
+        collateralBase: collateral.base, collateralQuote: collateral.quote,
+        auction: market.batch.auction, keyperSet: market.batch.keyper_set,
+      }];
+      const onDone = (out) => {
+        const submitted = (out.events || []).find((e) => e.kind === 'SealedSubmitted');
+        if (submitted) state.sealedLocal.set(String(submitted.seq), { side, ...order });
+        $('result').textContent += ` (batch ${batchId}, closing at slot ${fmt(key.close_slot)}; collateral ${fmt(collateral.base)} base, ${fmt(collateral.quote)} quote)`;
+        renderSealed();
+      };
+      return { path: '/tx/sealed', body, intent, onDone };
+    },
+  });
 }
 
 function placeFrom(side) {
@@ -729,6 +983,13 @@ function placeFrom(side) {
     intent = { side, type: $('type').value, price: uintInput($('price').value, 'price'), qty: uintInput($('qty').value, 'quantity'),
       clientId: $('client-id').value.trim() ? uintInput($('client-id').value, 'client id') : 0n };
   } catch (e) { return report(false, e.message); }
+  // A batch market's book takes only post-only orders; limit, IOC and market orders are sealed.
+  if (state.market?.batch && !['post_only', 'post_only_slide'].includes(intent.type)) {
+    if (!['limit', 'ioc', 'market'].includes(intent.type)) {
+      return report(false, `a batch market takes post-only orders on its book and limit, IOC or market orders sealed; not ${intent.type}`);
+    }
+    return placeSealed(side, { type: intent.type, price: intent.price, qty: intent.qty, clientId: intent.clientId });
+  }
   const body = { side, type: intent.type, price: intent.price, qty: intent.qty, client_id: intent.clientId };
   return transact(side === 'bid' ? 'buy' : 'sell', '/tx/place', body, ['place_order', intent]);
 }
@@ -768,6 +1029,7 @@ async function main() {
     } catch (e) { report(false, e.message); }
   };
   window.addEventListener('resize', drawChart);
+  setInterval(batchTick, 500);
 
   // The cluster (for wallets, which sign for a named chain) comes from the server.
   api('/config.json').then((c) => { state.chain = c.chain; $('chain').textContent = c.chain; })
@@ -786,6 +1048,6 @@ async function main() {
 }
 
 // For tests and the curious: the page's own decoding and checks.
-window.solexPage = { big, parseJson, toJson, fmt, uintInput, decodeTransaction, checkTransaction, findProgramAddress, traderAddress, ataAddress, discriminator, onBook, state };
+window.solexPage = { big, parseJson, toJson, fmt, uintInput, decodeTransaction, checkTransaction, findProgramAddress, traderAddress, ataAddress, discriminator, onBook, batchClock, sealing, state };
 
 main().catch((e) => report(false, `could not load: ${e.message}`));

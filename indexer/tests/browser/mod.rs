@@ -19,6 +19,9 @@ pub struct Browser {
     next_id: u64,
     /// Uncaught exceptions and console errors/warnings, as text.
     pub problems: Vec<String>,
+    /// Every request the page made, once `record_requests` was called: {method, url,
+    /// postData}, as the browser sent it (CDP's Network.requestWillBeSent).
+    pub requests: Vec<Value>,
 }
 
 impl Drop for Browser {
@@ -72,7 +75,7 @@ impl Browser {
             .expect("a page target")
             .to_string();
         let (page, _) = tokio_tungstenite::connect_async(page_url).await.expect("connect to the page");
-        let mut browser = Self { child, profile, page, next_id: 0, problems: vec![] };
+        let mut browser = Self { child, profile, page, next_id: 0, problems: vec![], requests: vec![] };
         browser.call("Runtime.enable", json!({})).await;
         browser.call("Page.enable", json!({})).await;
         browser
@@ -100,9 +103,18 @@ impl Browser {
         }
     }
 
+    /// Records every request the page makes from now on, in `requests`.
+    pub async fn record_requests(&mut self) {
+        self.call("Network.enable", json!({"maxPostDataSize": 65536})).await;
+    }
+
     fn note(&mut self, event: &Value) {
         let p = &event["params"];
         match event["method"].as_str() {
+            Some("Network.requestWillBeSent") => {
+                let r = &p["request"];
+                self.requests.push(json!({"method": r["method"], "url": r["url"], "postData": r["postData"]}));
+            }
             Some("Runtime.exceptionThrown") => {
                 let d = &p["exceptionDetails"];
                 self.problems.push(format!("exception: {} {}", d["text"], d["exception"]["description"]));

@@ -61,14 +61,32 @@ impl Stack {
     }
 
     pub fn spawn(db_url: &str, validator: &TestValidator, port: u16) -> Indexer {
-        Indexer(
-            std::process::Command::new(env!("CARGO_BIN_EXE_solex-indexer"))
-                .args(["--database-url", db_url, "run", "--rpc-url", &validator.rpc_url()])
-                .args(["--ws-url", &validator.ws_url(), "--poll-ms", "200", "--redis-url", &redis_url()])
-                .args(["--api-addr", &format!("127.0.0.1:{port}")])
+        Indexer(Self::command(db_url, validator, port).spawn().expect("start solex-indexer"))
+    }
+
+    fn command(db_url: &str, validator: &TestValidator, port: u16) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_solex-indexer"));
+        c.args(["--database-url", db_url, "run", "--rpc-url", &validator.rpc_url()])
+            .args(["--ws-url", &validator.ws_url(), "--poll-ms", "200", "--redis-url", &redis_url()])
+            .args(["--api-addr", &format!("127.0.0.1:{port}")]);
+        c
+    }
+
+    /// `start`, with the indexer logging at `rust_log` (its `RUST_LOG`) into `log`.
+    pub async fn start_logging(log: &std::path::Path, rust_log: &str) -> Self {
+        let db = TestDb::create().await;
+        let validator = TestValidator::start();
+        let port = free_port();
+        let file = std::fs::File::create(log).unwrap();
+        let indexer = Indexer(
+            Self::command(&db.url, &validator, port)
+                .env("RUST_LOG", rust_log)
+                .stdout(file.try_clone().unwrap())
+                .stderr(file)
                 .spawn()
                 .expect("start solex-indexer"),
-        )
+        );
+        Self { db, validator, port, base: format!("http://127.0.0.1:{port}"), indexer }
     }
 
     /// SIGKILLs the indexer (no chance to finish anything), then starts it again.
