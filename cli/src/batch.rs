@@ -110,15 +110,26 @@ pub fn submit_to_open_batch(
     bail!("every batch closed before the order reached it ({tries} tries, batches {closed:?}): try again")
 }
 
+/// How much the collateral in the clear may tell about a sealed order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Privacy {
+    /// Lock exactly what the order needs (it tells the exact size).
+    pub exact: bool,
+    /// Lock both assets (it does not tell the side).
+    pub hide_side: bool,
+}
+
 /// `place --sealed`: seals `order` for the batch collecting now with `collateral`
-/// (each part defaulting to what `auction::envelope` says the order needs) and
-/// submits it, sealing again for the next batch if one closes first.
+/// (each part defaulting to `auction::private_envelope`, or with `privacy.exact` to
+/// what `auction::envelope` says the order needs) and submits it, sealing again for
+/// the next batch if one closes first.
 pub fn place_sealed(
     ctx: &Ctx,
     kp: &Keypair,
     market: &MarketContext,
     order: SealedOrder,
     collateral: (Option<u64>, Option<u64>),
+    privacy: Privacy,
 ) -> anyhow::Result<()> {
     let batch_market = BatchMarket::of(ctx, market)?;
     let m = &market.market;
@@ -134,7 +145,12 @@ pub fn place_sealed(
     let fee = view.auction.auction.sealed_fee;
     let need = ax::envelope(m, fee, order.side, order.price, order.qty_lots)
         .ok_or_else(|| anyhow!("the order's notional with fees does not fit in u64 atoms"))?;
-    let envelope = (collateral.0.unwrap_or(need.0), collateral.1.unwrap_or(need.1));
+    let default = if privacy.exact {
+        need
+    } else {
+        ax::private_envelope(m, fee, order.side, order.price, order.qty_lots, privacy.hide_side).unwrap_or(need)
+    };
+    let envelope = (collateral.0.unwrap_or(default.0), collateral.1.unwrap_or(default.1));
     if envelope.0 < need.0 || envelope.1 < need.1 {
         bail!(
             "the collateral ({} base, {} quote atoms) is less than the order needs ({} base, {} quote atoms, the \

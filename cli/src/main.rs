@@ -169,6 +169,15 @@ struct Sealing {
     /// fees, plus the fee).
     #[arg(long, requires = "sealed")]
     collateral_quote: Option<String>,
+    /// Lock exactly what the order needs. By default each part is rounded up to a
+    /// power of two, so the collateral in the clear tells the order's size only
+    /// within a factor of two (the unused part unlocks when the batch executes).
+    #[arg(long, requires = "sealed")]
+    exact_collateral: bool,
+    /// Lock both assets (what either side would need), so the collateral does not
+    /// tell the order's side either.
+    #[arg(long, requires = "sealed", conflicts_with = "exact_collateral")]
+    hide_side: bool,
 }
 
 /// Bad usage found after parsing (clap's own exits 2 the same way).
@@ -450,7 +459,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|a| atoms(&a, "--collateral-quote", ui, m.quote_decimals))
                         .transpose()?,
                 );
-                return batch::place_sealed(&ctx, &signer()?, &market, sealed, collateral);
+                let privacy = batch::Privacy { exact: sealing.exact_collateral, hide_side: sealing.hide_side };
+                return batch::place_sealed(&ctx, &signer()?, &market, sealed, collateral, privacy);
             }
             if market.market.is_batch() && !matches!(args.order_type, OrderType::PostOnly | OrderType::PostOnlySlide) {
                 bail!(

@@ -157,16 +157,18 @@ fn a_wallet_trades_in_batches_from_the_terminal() {
     let b = taker.json(&["balances", market]);
     assert_eq!((u(&b["quote_available"]), u(&b["quote_locked"])), (QUOTE - SEALED_FEE, 0), "the fee is kept");
 
-    // The sealed bid: 4 lots at up to 101 lock 4,040 quote atoms, a 2-atom taker fee
-    // (4 bps, rounded up) and the sealed-order fee.
+    // The sealed bid: 4 lots at up to 101 need 4,040 quote atoms, a 2-atom taker fee
+    // (4 bps, rounded up) and the sealed-order fee, 4,142 in all; by default the
+    // collateral in the clear is that rounded up to a power of two, 8,192, so it
+    // tells the order's size only within a factor of two.
     let sealed = taker.json(&["place", market, "bid", "--price", "101", "--qty", "4", "--sealed"]);
     let s = &sealed["sealed"];
     let (batch_id, index, close) = (u(&s["batch_id"]), u(&s["index"]), u(&s["close_slot"]));
-    assert_eq!((u(&s["base_envelope"]), u(&s["quote_envelope"]), u(&s["fee"])), (0, 4_142, SEALED_FEE), "{sealed}");
+    assert_eq!((u(&s["base_envelope"]), u(&s["quote_envelope"]), u(&s["fee"])), (0, 8_192, SEALED_FEE), "{sealed}");
     assert!(u(&s["tries"]) >= 1 && u(&s["order_seq"]) > 0, "{sealed}");
     assert_eq!(sealed["events"][0]["kind"], "SealedSubmitted");
     let b = taker.json(&["balances", market]);
-    assert_eq!((u(&b["quote_available"]), u(&b["quote_locked"])), (QUOTE - SEALED_FEE - 4_142, 4_142));
+    assert_eq!((u(&b["quote_available"]), u(&b["quote_locked"])), (QUOTE - SEALED_FEE - 8_192, 8_192));
 
     // Closed: it cannot be withdrawn, and the batch waits for its key.
     chain.wait_until_slot(close);

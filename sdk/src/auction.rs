@@ -266,6 +266,30 @@ pub fn envelope(market: &Market, sealed_fee: u64, side: Side, price: u64, qty_lo
     }
 }
 
+/// Collateral that tells less than [`envelope`]'s exact need, which would show an
+/// ask's exact size and a bid's notional: each part rounded up to a power of two,
+/// so the order's size is known only within a factor of two; with `hide_side`, the
+/// assets both sides would lock, so its side is not known either (at the cost of
+/// locking more). The program unlocks whatever the order did not use.
+pub fn private_envelope(
+    market: &Market,
+    sealed_fee: u64,
+    side: Side,
+    price: u64,
+    qty_lots: u64,
+    hide_side: bool,
+) -> Option<(u64, u64)> {
+    let pad = |v: u64| if v == 0 { 0 } else { v.checked_next_power_of_two().unwrap_or(v) };
+    let (base, quote) = if hide_side {
+        let ask = envelope(market, sealed_fee, Side::Ask, price, qty_lots)?;
+        let bid = envelope(market, sealed_fee, Side::Bid, price, qty_lots)?;
+        (ask.0, bid.1)
+    } else {
+        envelope(market, sealed_fee, side, price, qty_lots)?
+    };
+    Some((pad(base), pad(quote)))
+}
+
 /// What a trader seals: the order's fields (sealed orders are limit, IOC or market).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SealedOrder {
@@ -333,4 +357,28 @@ pub fn combine_posted(set: &KeyperSet, entry: &RoundKey) -> Result<[u8; 32], Com
         .map(|i| Share { index: i as u16, share: entry.shares[i] })
         .collect();
     solex_seal::combine_shares(&shares, set.threshold as u16, &entry.group_key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_collateral_covers_the_order_and_tells_its_size_within_a_factor_of_two_only() {
+        let mut m: Market = bytemuck::Zeroable::zeroed();
+        (m.base_lot_size, m.quote_tick_size, m.taker_fee_bps, m.maker_fee_bps) = (1_000, 10, 4, 2);
+        for (side, price, qty) in [(Side::Bid, 101, 7), (Side::Ask, 99, 13), (Side::Bid, 3, 1)] {
+            let need = envelope(&m, 100, side, price, qty).unwrap();
+            let (b, q) = private_envelope(&m, 100, side, price, qty, false).unwrap();
+            assert!(b >= need.0 && q >= need.1 && b < 2 * need.0.max(1) && q < 2 * need.1.max(1));
+            assert!(b == 0 || b.is_power_of_two());
+            assert!(q.is_power_of_two());
+            // Hiding the side locks both assets, whichever the side.
+            let both = private_envelope(&m, 100, side, price, qty, true).unwrap();
+            let other =
+                private_envelope(&m, 100, if side == Side::Bid { Side::Ask } else { Side::Bid }, price, qty, true);
+            assert_eq!(Some(both), other);
+            assert!(both.0 >= need.0 && both.1 >= need.1 && both.0 > 0);
+        }
+    }
 }

@@ -824,3 +824,130 @@ fn a_full_batch_of_256_orders_at_one_price_clears_within_the_heap_and_compute() 
     assert_eq!((bids.iter().filter(|f| **f == 2).count(), bids.iter().filter(|f| **f == 1).count()), (127, 1));
     assert!(records.iter().filter(|r| r.side() == Side::Ask).all(|r| r.filled_lots == r.qty_lots), "asks fill");
 }
+
+// ---- the review's findings, each shown fixed -----------------------------------
+
+#[test]
+fn once_a_threshold_agreed_on_a_key_no_member_can_dispute_it_and_strand_a_batch() {
+    let mut e = Env::new(2);
+    let (batch, _, round) = e.current();
+    e.submit(1, order(Side::Bid, OrderType::Limit, 100, 1));
+    // A member registers another key for the round the batch is sealed to.
+    let m2 = e.c.members[2].insecure_clone();
+    let other = solex_tests::auction::deal(3, 2);
+    let data = RoundKeyData { group_key: other.group_key, verifying_shares: other.verifying_shares };
+    // Its round is the current one: a registration for it is out of range...
+    e.refused(
+        ax::register_keys(m2.pubkey(), e.c.keyper_set, round, vec![data.clone()]),
+        &m2,
+        SolexError::KeyRoundOutOfRange,
+    );
+    // ...and for a future round already agreed, it changes nothing.
+    let next = round + 1;
+    e.send(&[ax::register_keys(m2.pubkey(), e.c.keyper_set, next, vec![data])], &m2).expect("landed, ignored");
+    assert_eq!(e.c.state(&e.l).round(next).unwrap().status, solex::state::RoundKeyStatus::Active as u8);
+    e.close_and_release(batch, &[0, 1]);
+    e.process(batch);
+    let (b, _, r) = e.current();
+    assert_eq!(r, next);
+    e.submit(1, order(Side::Bid, OrderType::Limit, 100, 1));
+    e.close_and_release(b, &[0, 1]);
+    e.process(b);
+    assert_eq!(e.a.state(&e.l).auction.batches_cleared, 2);
+}
+
+#[test]
+fn resting_orders_take_part_in_a_batch_as_they_were_at_its_close_whenever_it_clears() {
+    let mut e = Env::new(2);
+    let (batch, close, _) = e.current();
+    // An ask valid through the batch's last slot, and one that expired before it.
+    let owner = e.w(0).keypair.insecure_clone();
+    for (price, expiry) in [(100, close - 1), (99, close - 2)] {
+        let args = PlaceOrderArgs {
+            order_type: OrderType::PostOnly,
+            expiry: Expiry::Slot(expiry),
+            ..PlaceOrderArgs::limit(Side::Ask, price, 5, price)
+        };
+        e.send_as(0, ix::place_order(owner.pubkey(), &e.a.m.keys, args)).expect("ask");
+    }
+    e.submit(1, order(Side::Bid, OrderType::ImmediateOrCancel, 101, 3));
+    // The keys come late, long after the first ask's expiry: it still trades, as it
+    // was valid when the batch closed; the other never could.
+    e.close_and_release(batch, &[0, 1]);
+    e.l.wait_until_slot(close + 20);
+    let events = e.process(batch);
+    let cleared = events
+        .iter()
+        .find_map(|ev| match ev {
+            SolexEvent::BatchCleared(c) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((cleared.price, cleared.volume, cleared.ask_sweep), (100, 3, 3));
+}
+
+#[test]
+fn once_threshold_shares_are_on_chain_a_batch_cannot_be_voided_only_opened() {
+    let mut e = Env::new(2);
+    let (batch, close, round) = e.current();
+    e.submit(1, order(Side::Bid, OrderType::Limit, 100, 1));
+    e.l.wait_until_slot(close);
+    // Two shares posted, nobody publishes; the timeout passes.
+    for r in e.c.post_shares(&mut e.l, round, &[0, 2]) {
+        r.unwrap();
+    }
+    e.l.wait_until_slot(close + TIMEOUT + 1);
+    let crank = e.crank.insecure_clone();
+    e.refused(ax::void_batch(&e.a.keys, batch), &crank, SolexError::BatchNotExpired);
+    e.c.publish(&mut e.l, &crank, round).expect("the secret");
+    e.process(batch);
+    assert_eq!(e.a.state(&e.l).auction.batches_voided, 0);
+}
+
+#[test]
+fn a_batch_opened_but_never_cleared_is_voided_after_twice_the_timeout_with_valid_orders_refunded() {
+    let mut e = Env::new(2);
+    let (batch, close, _) = e.current();
+    let before = e.trader(1);
+    e.submit(1, order(Side::Bid, OrderType::Limit, 100, 1));
+    e.close_and_release(batch, &[0, 1]);
+    e.decrypt_all(batch);
+    let crank = e.crank.insecure_clone();
+    e.l.wait_until_slot(close + 2 * TIMEOUT - 1);
+    e.refused(ax::void_batch(&e.a.keys, batch), &crank, SolexError::BatchNotExpired);
+    e.l.wait_until_slot(close + 2 * TIMEOUT);
+    let voided = e.crank_send(ax::void_batch(&e.a.keys, batch)).expect("void");
+    assert!(matches!(&voided.events[..], [SolexEvent::BatchVoided(v)] if v.voided == 1));
+    e.execute_all(batch, 8);
+    let after = e.trader(1);
+    assert_eq!((after.quote_available, after.quote_locked, after.open_orders), (before.quote_available, 0, 0));
+}
+
+#[test]
+fn an_expired_order_at_the_top_of_the_other_side_does_not_keep_a_remainder_from_resting() {
+    let mut e = Env::new(3);
+    let (batch, close, _) = e.current();
+    // An ask at 100 that expires before the batch closes, and a bid of the batch at 101
+    // that finds no live ask: its remainder rests at 101, and the dead ask leaves.
+    let owner = e.w(0).keypair.insecure_clone();
+    let args = PlaceOrderArgs {
+        order_type: OrderType::PostOnly,
+        expiry: Expiry::Slot(close - 2),
+        ..PlaceOrderArgs::limit(Side::Ask, 100, 5, 1)
+    };
+    e.send_as(0, ix::place_order(owner.pubkey(), &e.a.m.keys, args)).expect("ask");
+    e.submit(1, order(Side::Bid, OrderType::Limit, 101, 2));
+    e.close_and_release(batch, &[0, 1]);
+    let events = e.process(batch);
+    let settled: Vec<_> = events
+        .iter()
+        .filter_map(|ev| match ev {
+            SolexEvent::BatchExecuted(x) => Some(x.orders.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!((settled[0].filled_lots, settled[0].rested_lots), (0, 2));
+    assert_eq!(e.book_prices(Side::Bid), vec![(101, 2)]);
+    assert_eq!(e.book_prices(Side::Ask), vec![], "the expired ask left the book");
+}

@@ -11,8 +11,8 @@
 //! than the side's marginal level fill in full; at the marginal level resting orders
 //! go first, oldest first (they were there before the batch), and the batch's orders
 //! share what is left pro rata by size, rounded down, the lots left over going one
-//! each in the order of `sha256(secret || order_seq)`, which nobody can know before
-//! the batch opens.
+//! each in the order of `sha256(secret || order_seq)` (its first 8 bytes, then the
+//! order's position), which nobody can know before the batch opens.
 //!
 //! The book is never crossed, so only the batch's orders make a trade possible, and
 //! the resting orders of at most one side trade. The clearing walks only the orders
@@ -118,7 +118,8 @@ impl<'a> SideIter<'a> {
 
 /// The batch's orders on `side`, in price priority (ties: input order).
 fn sorted(orders: &[BatchOrder], side: Side) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..orders.len()).filter(|&k| orders[k].side == side && orders[k].qty_lots > 0).collect();
+    let mut idx: Vec<usize> = Vec::with_capacity(orders.len());
+    idx.extend((0..orders.len()).filter(|&k| orders[k].side == side && orders[k].qty_lots > 0));
     match side {
         Side::Bid => idx.sort_unstable_by(|&a, &b| orders[b].price.cmp(&orders[a].price).then(a.cmp(&b))),
         Side::Ask => idx.sort_unstable_by(|&a, &b| orders[a].price.cmp(&orders[b].price).then(a.cmp(&b))),
@@ -239,9 +240,12 @@ fn allocate(
 ) -> u64 {
     let (mut left, mut resting) = (volume, 0);
     let mut item = it.next();
+    // One buffer for every level: the program's allocator never frees.
+    let mut members = Vec::with_capacity(orders.len());
     while left > 0 {
         let Some(first) = item else { break };
-        let (mut level_resting, mut level_batch, mut members) = (0u64, 0u64, Vec::new());
+        let (mut level_resting, mut level_batch) = (0u64, 0u64);
+        members.clear();
         let mut cur = Some(first);
         while let Some(i) = cur.filter(|i| i.price == first.price) {
             match i.batch {
@@ -270,8 +274,14 @@ fn allocate(
                 fills[k] = (left as u128 * orders[k].qty_lots as u128 / level_batch as u128) as u64;
                 given += fills[k];
             }
-            // Fewer lots than members are left over, and each member is short of its size.
-            let mut by_hash: Vec<([u8; 32], usize)> = members.iter().map(|&k| (tiebreak(k), k)).collect();
+            // Fewer lots than members are left over, and each member is short of its
+            // size. Ordered by the hash's first 8 bytes (then position): 16 bytes a
+            // member, so a full batch at one price fits the heap.
+            let mut by_hash: Vec<(u64, usize)> = Vec::with_capacity(members.len());
+            by_hash.extend(members.iter().map(|&k| {
+                let h = tiebreak(k);
+                (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")), k)
+            }));
             by_hash.sort_unstable();
             for (_, k) in by_hash.into_iter().take((left - given) as usize) {
                 fills[k] += 1;
@@ -567,7 +577,7 @@ pub fn settle(
             && remaining >= market.min_order_lots
             && !Expiry::decode(rec.expiry).has_passed(&x.now);
         if rests {
-            if let Some(kept) = rest_remainder(book, owner, rec, remaining, &mut x.reduced)? {
+            if let Some(kept) = rest_remainder(book, owner, rec, remaining, &x.now, &mut x.reduced)? {
                 out.rested_lots = remaining;
                 out.order_id = order_id(rec.price, rec.order_seq);
                 match side {
@@ -593,6 +603,9 @@ pub fn settle(
     Ok(())
 }
 
+/// Expired orders one remainder removes from the top of the other side before resting.
+const MAX_EXPIRED_PER_REST: usize = 8;
+
 /// Rests a limit order's remainder where the book can hold it: not crossed, not
 /// beyond what a taker could trade, and on a full side only if it evicts the worst
 /// order (with room in the queue for that order's unlock). Returns the amount it
@@ -602,10 +615,28 @@ fn rest_remainder(
     owner: &mut Account,
     rec: &SealedRecord,
     remaining: u64,
+    now: &Now,
     reduced_orders: &mut Vec<Reduced>,
 ) -> Result<Option<u64>> {
     let side = rec.side();
     let (price, seq) = (rec.price, rec.order_seq);
+    let opposite_side = match side {
+        Side::Bid => Side::Ask,
+        Side::Ask => Side::Bid,
+    };
+    // Expired orders at the top of the other side (the sweep removes them only from
+    // the side it takes) leave the book first, as a taker removes those it meets:
+    // they must not keep a remainder from resting, nor sit under it, crossed.
+    for _ in 0..MAX_EXPIRED_PER_REST {
+        let opposite = if opposite_side == Side::Bid { &mut *book.bids } else { &mut *book.asks };
+        let Some(top) = opposite.best().copied().filter(|o| o.expiry().has_passed(now)) else { break };
+        if top.trader != owner.key && book.queue.is_full() {
+            break;
+        }
+        opposite.pop_best();
+        let r = remove_unfilled(book.market, &mut *book.queue, owner, opposite_side, &top, ReduceReason::Expired)?;
+        reduced_orders.push(r);
+    }
     let (own, opposite) = match side {
         Side::Bid => (&mut *book.bids, &*book.asks),
         Side::Ask => (&mut *book.asks, &*book.bids),

@@ -3,6 +3,8 @@
 //! corrected for fills not yet consumed).
 #![allow(dead_code)] // each test binary uses a part of it
 
+pub mod fuzz;
+
 use solex_sdk::event_types::OrderPlaced;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;

@@ -171,7 +171,7 @@ fn reference_allocation(c: &Case, volume: u64) -> (Vec<u64>, u64, u64) {
                     given += fills[k];
                 }
                 let mut order = members.clone();
-                order.sort_by_key(|&k| tb(k));
+                order.sort_by_key(|&k| (u64::from_be_bytes(tb(k)[..8].try_into().unwrap()), k));
                 for &k in order.iter().take((left - given) as usize) {
                     fills[k] += 1;
                 }

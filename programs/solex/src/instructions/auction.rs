@@ -59,7 +59,9 @@ pub fn handle_create_auction(ctx: Context<CreateAuction>, args: CreateAuctionArg
             && args.reveal_timeout_slots > 0
             // The batch's round key stays in the ring until its timeout has passed.
             && args.reveal_timeout_slots <= (set.retain_rounds - 1).saturating_mul(set.round_slots)
-            && (1..=MAX_BATCH_ORDERS).contains(&capacity),
+            && (1..=MAX_BATCH_ORDERS).contains(&capacity)
+            // Fees are summed signed (with rebates) while a batch executes.
+            && args.sealed_fee <= i64::MAX as u64,
         SolexError::InvalidAuctionConfig
     );
     let mut auction = a.auction.load_init()?;
@@ -129,7 +131,8 @@ fn check_auction(
 
 pub fn handle_submit_sealed(ctx: Context<SealedOrders>, args: SubmitSealedArgs) -> Result<()> {
     let a = &ctx.accounts;
-    let slot = Clock::get()?.slot;
+    let clock = Clock::get()?;
+    let slot = clock.slot;
     let mut market = a.market.load_mut()?;
     let auction_info = a.auction.to_account_info();
     a.auction.load()?;
@@ -189,6 +192,8 @@ pub fn handle_submit_sealed(ctx: Context<SealedOrders>, args: SubmitSealedArgs) 
     };
     h.count += 1;
     h.live += 1;
+    h.judge_slot = close_slot - 1;
+    h.judge_unix_time = clock.unix_timestamp;
     market.frozen_from_slot = auction.frozen_from_slot();
     let balances = Balances::of(&trader);
     emit(&a.event_authority, &mut market, |seq| SealedSubmitted {
@@ -209,7 +214,8 @@ pub fn handle_submit_sealed(ctx: Context<SealedOrders>, args: SubmitSealedArgs) 
 /// unlocks, less the sealed-order fee (so flooding and withdrawing is not free).
 pub fn handle_cancel_sealed(ctx: Context<SealedOrders>, batch_id: u64, index: u32) -> Result<()> {
     let a = &ctx.accounts;
-    let slot = Clock::get()?.slot;
+    let clock = Clock::get()?;
+    let slot = clock.slot;
     let mut market = a.market.load_mut()?;
     let auction_info = a.auction.to_account_info();
     a.auction.load()?;
@@ -233,6 +239,7 @@ pub fn handle_cancel_sealed(ctx: Context<SealedOrders>, batch_id: u64, index: u3
     market.fees_accrued = market.fees_accrued.checked_add(rec.fee).ok_or(SolexError::Overflow)?;
     rec.status = RecordStatus::Cancelled as u8;
     h.live -= 1;
+    h.judge_unix_time = clock.unix_timestamp;
     let (order_seq, fee) = (rec.order_seq, rec.fee);
     market.frozen_from_slot = auction.frozen_from_slot();
     let balances = Balances::of(&trader);
@@ -275,6 +282,19 @@ pub struct BatchStep<'info> {
 }
 
 impl BatchStep<'_> {
+    /// Whether `round`'s key is released: its secret published, or `threshold` of
+    /// its shares on chain (from which anyone can compute it).
+    fn key_released(&self, round: u64) -> Result<bool> {
+        let set = self.keyper_set.load()?;
+        let (capacity, threshold) = (set.capacity as u64, set.threshold as u32);
+        drop(set);
+        let info = self.keyper_set.to_account_info();
+        let data = info.try_borrow_data()?;
+        let (_, ring) = keyper_parts_ref(data);
+        let entry = &ring[(round % capacity) as usize];
+        Ok(entry.released_secret(round).is_some() || (entry.round == round && entry.posted.count_ones() >= threshold))
+    }
+
     /// The published secret of `round`, if the keyper set holds it.
     fn released_secret(&self, round: u64) -> Result<Option<[u8; 32]>> {
         let capacity = self.keyper_set.load()?.capacity as u64;
@@ -341,7 +361,6 @@ pub fn handle_decrypt_batch(ctx: Context<BatchStep>, batch_id: u64, expected_cur
 /// each sealed order's fill and how much each book side gives.
 pub fn handle_clear_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> {
     let a = &ctx.accounts;
-    let now = clock_now()?;
     let mut market = a.market.load_mut()?;
     let auction_info = a.auction.to_account_info();
     let (mut auction, mut records) = auction_parts(auction_info.try_borrow_mut_data()?);
@@ -363,7 +382,8 @@ pub fn handle_clear_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> 
     let (bids, asks) = (a.bids.load()?, a.asks.load()?);
     let reference = reference_price(last_price, &bids, &asks);
     let secret = h.secret;
-    let c = clear(&orders, bids.orders(), asks.orders(), &now, reference, |k| {
+    let judged = Now { slot: h.judge_slot, unix_time: h.judge_unix_time };
+    let c = clear(&orders, bids.orders(), asks.orders(), &judged, reference, |k| {
         tiebreak_hash(&secret, recs[valid[k] as usize].order_seq)
     });
     for (pos, &k) in valid.iter().enumerate() {
@@ -375,8 +395,6 @@ pub fn handle_clear_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> 
     h.supply = c.supply;
     h.bid_sweep = c.bid_sweep;
     h.ask_sweep = c.ask_sweep;
-    h.clear_slot = now.slot;
-    h.clear_unix_time = now.unix_time;
     h.status = BatchStatus::Executing as u8;
     h.cursor = 0;
     if c.volume > 0 {
@@ -434,7 +452,7 @@ pub fn handle_execute_batch<'info>(
     let mut market = a.market.load_mut()?;
     let mut x = Execution {
         price: h.price,
-        cleared_at: Now { slot: h.clear_slot, unix_time: h.clear_unix_time },
+        cleared_at: Now { slot: h.judge_slot, unix_time: h.judge_unix_time },
         now,
         limit: limit.clamp(1, MAX_BATCH) as usize,
         fees: h.fees,
@@ -489,9 +507,13 @@ pub fn handle_execute_batch<'info>(
     })
 }
 
-/// Permissionless: a batch whose key was not published within the reveal timeout
-/// is voided; executing it then unlocks every order's collateral and refunds its
-/// fee. Once the key is published the batch can only be opened.
+/// Permissionless: a batch whose key was not released within the reveal timeout is
+/// voided; executing it then unlocks every order's collateral and refunds its fee.
+/// Once `threshold` shares are on chain the key is released (anyone can combine
+/// them), so the batch can only be opened: nobody may choose between opening and
+/// voiding after reading it. A batch opened but not cleared within twice the
+/// timeout (clearing is permissionless, so only a fault could keep it there) is
+/// voided too: its valid orders are refunded in full, its junk keeps its fee.
 pub fn handle_void_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> {
     let a = &ctx.accounts;
     let now = clock_now()?;
@@ -502,14 +524,15 @@ pub fn handle_void_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> {
     let i = auction.header_of(batch_id)?;
     let (capacity, timeout) = (auction.capacity, auction.reveal_timeout_slots);
     let h = &mut auction.batches[i];
-    require!(h.status() == BatchStatus::Collecting, SolexError::WrongBatchPhase);
-    require!(
-        now.slot >= h.close_slot.saturating_add(timeout) && a.released_secret(h.key_round)?.is_none(),
-        SolexError::BatchNotExpired
-    );
+    let expired = match h.status() {
+        BatchStatus::Collecting => now.slot >= h.close_slot.saturating_add(timeout) && !a.key_released(h.key_round)?,
+        BatchStatus::Decrypting => now.slot >= h.close_slot.saturating_add(timeout.saturating_mul(2)),
+        _ => return err!(SolexError::WrongBatchPhase),
+    };
+    require!(expired, SolexError::BatchNotExpired);
     let mut voided = 0;
     for rec in batch_records(&mut records, capacity, i)[..h.count as usize].iter_mut() {
-        if rec.status() == RecordStatus::Sealed {
+        if matches!(rec.status(), RecordStatus::Sealed | RecordStatus::Revealed) {
             rec.void(VoidReason::Timeout);
             voided += 1;
         }
@@ -517,8 +540,8 @@ pub fn handle_void_batch(ctx: Context<BatchStep>, batch_id: u64) -> Result<()> {
     h.status = BatchStatus::Executing as u8;
     h.voided = 1;
     h.cursor = 0;
-    h.clear_slot = now.slot;
-    h.clear_unix_time = now.unix_time;
+    h.price = 0;
+    h.volume = 0;
     let key_round = h.key_round;
     auction.batches_voided += 1;
     emit(&a.event_authority, &mut market, |seq| BatchVoided {

@@ -103,7 +103,13 @@ pub fn handle_register_keys(ctx: Context<KeyperAction>, first_round: u64, keys: 
         } else if entry.status() == RoundKeyStatus::Disputed {
             continue;
         } else if !same {
-            entry.status = RoundKeyStatus::Disputed as u8;
+            // Before `threshold` members agree, members that differ dispute the round
+            // (no order is ever sealed to it). Once they agreed the key is final: a
+            // member registering another one then changes nothing, so no member
+            // below the threshold can strand a batch that already holds orders.
+            if matches!(entry.status(), RoundKeyStatus::Pending) {
+                entry.status = RoundKeyStatus::Disputed as u8;
+            }
             continue;
         }
         entry.attested |= bit;

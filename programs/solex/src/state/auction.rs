@@ -87,9 +87,12 @@ pub struct BatchHeader {
     /// Resting lots still to take from the bids / asks, best first.
     pub bid_sweep: u64,
     pub ask_sweep: u64,
-    /// The clock at clearing: what execution judges resting orders' expiry by.
-    pub clear_slot: u64,
-    pub clear_unix_time: i64,
+    /// The clock resting orders' expiry is judged by, in the clearing and in
+    /// execution: the batch's last slot, and the time of its last submission or
+    /// cancel. Fixed before anything of the batch is readable, so no maker can time
+    /// an expiry against the opening (a last look).
+    pub judge_slot: u64,
+    pub judge_unix_time: i64,
     /// Fees of the executed part (taker, maker and sealed-order fees), added to the
     /// market's at the end, so maker rebates never run ahead of the fees paying them.
     pub fees: i64,
