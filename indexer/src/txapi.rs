@@ -600,8 +600,8 @@ async fn batch_chain(rpc: Arc<RpcClient>, market: Pubkey) -> Result<BatchChain, 
         let auction_key = context.market.auction;
         let (slot, read) = account_slice(&rpc, &auction_key, 0, Auction::LEN).map_err(chain_error)?;
         let auction: Auction = program_account(read, "auction")?;
-        if auction.market != market {
-            return Err(ApiError::unavailable("the market's auction account belongs to another market"));
+        if auction.market != market || auction.batch_slots == 0 {
+            return Err(ApiError::unavailable("the market's auction account is not its auction"));
         }
         let keys = AuctionKeys { market: context.keys, auction: auction_key, keyper_set: auction.keyper_set };
         Ok(BatchChain { market: context, keys, auction, slot })
@@ -747,7 +747,7 @@ pub async fn sealed(State(app): State<App>, Extension(guard): Extension<Arc<Guar
         );
     }
     // One batch ahead is let through: the chain's slot may have moved on by then.
-    if batch_id > current + 1 {
+    if batch_id > current.saturating_add(1) {
         return conflict("batch_not_open", format!("batch {batch_id} is not open; batch {current} is collecting now"));
     }
     let fee = c.auction.sealed_fee;

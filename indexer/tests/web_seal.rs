@@ -81,10 +81,10 @@ fn unhex<const N: usize>(v: &Value) -> [u8; N] {
     bytes.try_into().unwrap_or_else(|b: Vec<u8>| panic!("{} bytes, not {N}", b.len()))
 }
 
-/// Runs `indexer/web/test/seal-cases.js` on `input`.
+/// Runs `web_seal.mjs` (beside this file) on `input`.
 fn page_module(input: &Value) -> Value {
     let mut child = Command::new(node())
-        .arg(web_dir().join("test").join("seal-cases.js"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("web_seal.mjs"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -92,7 +92,7 @@ fn page_module(input: &Value) -> Value {
         .unwrap_or_else(|e| panic!("cannot run {} ({e}): install Node.js 18 or later", node()));
     child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "seal-cases.js failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "web_seal.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

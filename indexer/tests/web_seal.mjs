@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { webcrypto } from 'node:crypto';
 
 globalThis.crypto ??= webcrypto;
-const seal = await import('../seal.js');
+const seal = await import('../web/seal.js');
 
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const seals = input.seals.map((c) => {
