@@ -830,12 +830,14 @@ async fn the_page_seals_a_bid_for_a_batch_and_shows_its_fill_at_the_clearing_pri
         assert_eq!(body["batch_id"], json!(batch.to_string()));
     }
     let m = solex_tests::scenario::market(&chain(), &market);
-    let need = solex_sdk::auction::envelope(&m, 100, Side::Bid, SEALED_PRICE, SEALED_QTY).unwrap();
+    // By default what the program's rule asks, rounded up to a power of two (as the CLI locks it).
+    let need = solex_sdk::auction::private_envelope(&m, 100, Side::Bid, SEALED_PRICE, SEALED_QTY, false).unwrap();
     assert_eq!(
         (sealed[0]["collateral_base"].clone(), sealed[0]["collateral_quote"].clone()),
         (json!(need.0.to_string()), json!(need.1.to_string())),
-        "the collateral the program's rule asks"
+        "the collateral the program's rule asks, rounded up"
     );
+    assert!(need.1.is_power_of_two());
     let submitted: Vec<Vec<u8>> = bodies("/tx/send")
         .iter()
         .map(|b| solex_sdk::flow::decode_transaction(b["transaction"].as_str().unwrap()).unwrap())

@@ -4,7 +4,8 @@
 // Reads {seals: [{group_key, program, market, trader (hex), batch, order: {side,
 // type, price, qty, client_id, expiry}}], envelopes: [{terms, side, price, qty}]}
 // on stdin (u64 values as decimal strings) and writes {seals: [{ephemeral,
-// ciphertext, tag} (hex)], envelopes: [{base, quote} | null]} on stdout.
+// ciphertext, tag} (hex)], envelopes: [{exact, private, hide_side}: each {base,
+// quote} | null]} on stdout (`envelope`, `privateEnvelope`, and with the side hidden).
 import { readFileSync } from 'node:fs';
 import { webcrypto } from 'node:crypto';
 
@@ -24,7 +25,12 @@ const seals = input.seals.map((c) => {
   return { ephemeral: seal.toHex(s.ephemeral), ciphertext: seal.toHex(s.ciphertext), tag: seal.toHex(s.tag) };
 });
 const envelopes = input.envelopes.map((c) => {
-  const e = seal.envelope(c.terms, c.side, BigInt(c.price), BigInt(c.qty));
-  return e && { base: e.base.toString(), quote: e.quote.toString() };
+  const [price, qty] = [BigInt(c.price), BigInt(c.qty)];
+  const out = (e) => e && { base: e.base.toString(), quote: e.quote.toString() };
+  return {
+    exact: out(seal.envelope(c.terms, c.side, price, qty)),
+    private: out(seal.privateEnvelope(c.terms, c.side, price, qty)),
+    hide_side: out(seal.privateEnvelope(c.terms, c.side, price, qty, true)),
+  };
 });
 process.stdout.write(JSON.stringify({ seals, envelopes }));

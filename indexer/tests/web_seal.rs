@@ -7,8 +7,9 @@
 //!   opening code (`solex_seal::shared_secret` and `open`, what `decrypt_batch` runs)
 //!   with the batch secret, decode to the order sealed, and fail under any other
 //!   binding;
-//! - the page's collateral equals `solex_sdk::auction::envelope` on random markets
-//!   and orders, overflow included.
+//! - the page's collateral equals `solex_sdk::auction::envelope` and
+//!   `private_envelope` (with and without the side hidden) on random markets and
+//!   orders, overflow included.
 //!
 //! Needs `node` (or `$SOLEX_NODE`) 18 or later on the PATH.
 use std::io::Write;
@@ -37,7 +38,7 @@ fn the_page_sealing_module_passes_its_node_tests_against_the_rust_vector() {
         .unwrap_or_else(|e| panic!("cannot run {} ({e}): install Node.js 18 or later", node()));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "node --test failed:\n{text}");
-    assert!(text.contains("# pass 6") && text.contains("# fail 0"), "every Node test ran and passed:\n{text}");
+    assert!(text.contains("# pass 7") && text.contains("# fail 0"), "every Node test ran and passed:\n{text}");
 }
 
 /// splitmix64: enough randomness for test cases, reproducible from the printed seed.
@@ -154,11 +155,14 @@ fn orders_the_page_seals_open_with_the_programs_code_and_its_collateral_is_the_s
                 "taker_fee_bps": m.taker_fee_bps, "maker_fee_bps": m.maker_fee_bps, "sealed_fee": sealed_fee.to_string()},
             "side": side.as_str(), "price": price.to_string(), "qty": qty.to_string(),
         }));
-        expected.push(
-            ax::envelope(&m, sealed_fee, side, price, qty)
-                .map(|(b, q)| json!({"base": b.to_string(), "quote": q.to_string()}))
-                .unwrap_or(Value::Null),
-        );
+        let out = |e: Option<(u64, u64)>| {
+            e.map(|(b, q)| json!({"base": b.to_string(), "quote": q.to_string()})).unwrap_or(Value::Null)
+        };
+        expected.push(json!({
+            "exact": out(ax::envelope(&m, sealed_fee, side, price, qty)),
+            "private": out(ax::private_envelope(&m, sealed_fee, side, price, qty, false)),
+            "hide_side": out(ax::private_envelope(&m, sealed_fee, side, price, qty, true)),
+        }));
     }
 
     let out = page_module(&json!({"seals": inputs, "envelopes": envelopes}));
@@ -181,7 +185,7 @@ fn orders_the_page_seals_open_with_the_programs_code_and_its_collateral_is_the_s
             assert_eq!(solex_seal::open(&shared, &other, &sealed), None, "a copy under another binding is junk");
         }
     }
-    let fits = expected.iter().filter(|e| !e.is_null()).count();
+    let fits = expected.iter().filter(|e| !e["exact"].is_null()).count();
     assert!(fits > 150 && fits < 200, "both kinds of case came up ({fits} of 200 fit)");
     assert_eq!(out["envelopes"], Value::Array(expected), "the page's collateral is the SDK's");
 }

@@ -949,7 +949,11 @@ function placeSealed(side, order) {
       if (!key.group_key) {
         throw Object.assign(new Error(`batch ${key.batch_id} has no usable key (${key.key_status}): the keypers have not registered one, so no sealed order can be submitted now`), { code: 'no_batch_key' });
       }
-      const collateral = seal.envelope(key.collateral_terms, side, order.price, order.qty);
+      // Collateral by the program's rule; by default rounded up to a power of two, as the CLI locks it.
+      const mode = $('collateral').value;
+      const collateral = mode === 'exact'
+        ? seal.envelope(key.collateral_terms, side, order.price, order.qty)
+        : seal.privateEnvelope(key.collateral_terms, side, order.price, order.qty, mode === 'hide_side');
       if (!collateral) throw new Error('the order is too large: its collateral does not fit a u64');
       const batchId = big(key.batch_id);
       const trader = await traderAddress(market.market, state.signer.address);

@@ -174,6 +174,36 @@ export function envelope(terms, side, price, qty) {
   return { base: 0n, quote: need };
 }
 
+/**
+ * Collateral that tells less than `envelope`'s exact need (which shows an ask's
+ * exact size and a bid's notional): each part rounded up to a power of two, so the
+ * order's size is known only within a factor of two; with `hideSide`, the assets
+ * both sides would lock, so its side is not known either (at the cost of locking
+ * more). The program unlocks whatever the order does not use. The same as
+ * `solex_sdk::auction::private_envelope` (what the CLI locks by default).
+ */
+export function privateEnvelope(terms, side, price, qty, hideSide = false) {
+  let base, quote;
+  if (hideSide) {
+    const ask = envelope(terms, 'ask', price, qty), bid = envelope(terms, 'bid', price, qty);
+    if (!ask || !bid) return null;
+    [base, quote] = [ask.base, bid.quote];
+  } else {
+    const e = envelope(terms, side, price, qty);
+    if (!e) return null;
+    [base, quote] = [e.base, e.quote];
+  }
+  return { base: nextPowerOfTwo(base), quote: nextPowerOfTwo(quote) };
+}
+
+// The smallest power of two at least `v` (0 stays 0; above 2^63, `v` itself, as u64's checked_next_power_of_two).
+function nextPowerOfTwo(v) {
+  if (v === 0n) return 0n;
+  let p = 1n;
+  while (p < v) p <<= 1n;
+  return p > U64_MAX ? v : p;
+}
+
 // ---- hex ------------------------------------------------------------------------------
 
 export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

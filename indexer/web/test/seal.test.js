@@ -90,6 +90,17 @@ test('collateral follows the program rule (sdk::auction::envelope)', () => {
   assert.equal(seal.envelope(terms, 'ask', (1n << 63n), 4n), null);
 });
 
+test('private collateral rounds each part up to a power of two, and hiding the side locks both', () => {
+  const terms = { base_lot_size: 1_000, quote_tick_size: 10, taker_fee_bps: 5, maker_fee_bps: 2, sealed_fee: 100 };
+  assert.deepEqual(seal.privateEnvelope(terms, 'bid', 101n, 8n), { base: 0n, quote: 8_192n });
+  assert.deepEqual(seal.privateEnvelope(terms, 'ask', 99n, 2n), { base: 2_048n, quote: 128n });
+  assert.deepEqual(seal.privateEnvelope(terms, 'ask', 101n, 8n, true), { base: 8_192n, quote: 8_192n });
+  assert.deepEqual(seal.privateEnvelope(terms, 'bid', 101n, 8n, true), { base: 8_192n, quote: 8_192n });
+  // Above 2^63 a part cannot round up within a u64: it stays exact.
+  assert.deepEqual(seal.privateEnvelope({ ...terms, base_lot_size: 1n << 62n }, 'ask', 1n, 3n), { base: 3n << 62n, quote: 128n });
+  assert.equal(seal.privateEnvelope(terms, 'bid', 1n << 63n, 4n), null);
+});
+
 test('hex round trips and refuses what is not hex', () => {
   assert.deepEqual(seal.fromHex('00ff10'), Uint8Array.of(0, 255, 16));
   assert.equal(seal.toHex(Uint8Array.of(0, 255, 16)), '00ff10');
