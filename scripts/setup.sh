@@ -148,10 +148,14 @@ step_validator() {
     || cp "$SOLEX_CACHE"/validator-build/cargo-timings/cargo-timing.html "$SOLEX_CACHE/logs/validator-timings.html" 2>/dev/null || true
 }
 
-# Debian's Chromium and ChromeDriver, for the trading page's browser test.
+# Debian's Chromium and ChromeDriver, for the trading page's browser test, and a
+# Node.js (18 or later) for the page's own module tests (node --test).
 step_browser() {
   apt_install chromium chromium-driver
   say "$(chromium --version 2>/dev/null | head -1) ready"
+  local major; major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true)
+  if [ -z "$major" ] || [ "$major" -lt 18 ]; then apt_install nodejs; fi
+  say "Node.js $(node --version) ready"
 }
 
 # helm and kubernetes-validate, for the chart test (deploy/helm).
