@@ -149,7 +149,30 @@ enum Command {
         /// Distinguishes markets over the same two mints.
         #[arg(long, default_value_t = 0)]
         id: u64,
+        #[command(flatten)]
+        batch: BatchMode,
     },
+}
+
+/// `create-market --keyper-set ...`: a batch market (sealed orders cleared at one
+/// price every batch, ADR 8), created in the same transaction as the market.
+#[derive(clap::Args)]
+struct BatchMode {
+    /// Make it a batch market whose orders are sealed to this keyper set's keys.
+    #[arg(long)]
+    keyper_set: Option<String>,
+    /// Slots a batch collects orders (a multiple of the keyper set's round).
+    #[arg(long, requires = "keyper_set", default_value_t = solex::CreateAuctionArgs::DEFAULT_BATCH_SLOTS)]
+    batch_slots: u64,
+    /// Slots after its close a batch waits for its key before anyone may void it.
+    #[arg(long, requires = "keyper_set", default_value_t = solex::CreateAuctionArgs::DEFAULT_REVEAL_TIMEOUT_SLOTS)]
+    reveal_timeout_slots: u64,
+    /// Quote atoms each sealed order pays (kept for junk, refunded on a timeout).
+    #[arg(long, requires = "keyper_set", default_value_t = 0)]
+    sealed_fee: u64,
+    /// Sealed orders a batch holds (1-256; the auction account's rent grows with it).
+    #[arg(long, requires = "keyper_set", default_value_t = 64)]
+    batch_capacity: u32,
 }
 
 /// `place --sealed` and its collateral.
@@ -521,7 +544,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let landed = ctx.send(&flow::settle(&kp.pubkey(), &market.keys, bp, qp), &[&kp])?;
             ctx.print(landed_json(&landed), |_| "settled to your associated token accounts".into());
         }
-        Command::CreateMarket { base_mint, quote_mint, lot, tick, min_lots, maker_fee_bps, taker_fee_bps, id } => {
+        Command::CreateMarket {
+            base_mint,
+            quote_mint,
+            lot,
+            tick,
+            min_lots,
+            maker_fee_bps,
+            taker_fee_bps,
+            id,
+            batch,
+        } => {
             let kp = signer()?;
             let (base, quote) = (address(&base_mint, "base mint")?, address(&quote_mint, "quote mint")?);
             let args = solex::CreateMarketArgs {
@@ -543,16 +576,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let create = |new: &Keypair, len: usize| -> anyhow::Result<Instruction> {
                 Ok(solex_sdk::instructions::create_program_account(&kp.pubkey(), &new.pubkey(), rent(len)?, len))
             };
-            let ixs = [
+            let mut ixs = vec![
                 create(&bids, BookSide::LEN)?,
                 create(&asks, BookSide::LEN)?,
                 create(&queue, solex_sdk::FillQueue::LEN)?,
                 ix::create_market(kp.pubkey(), kp.pubkey(), &keys, base_program, quote_program, args),
             ];
-            let landed = ctx.send(&ixs, &[&kp, &bids, &asks, &queue])?;
+            let auction = Keypair::new();
+            let mut signers = vec![&kp, &bids, &asks, &queue];
+            if let Some(set) = &batch.keyper_set {
+                let keyper_set = address(set, "keyper set")?;
+                let auction_keys =
+                    solex_sdk::auction::AuctionKeys { market: keys, auction: auction.pubkey(), keyper_set };
+                let rules = solex::CreateAuctionArgs {
+                    batch_slots: batch.batch_slots,
+                    reveal_timeout_slots: batch.reveal_timeout_slots,
+                    sealed_fee: batch.sealed_fee,
+                };
+                let space = solex::state::Auction::space(batch.batch_capacity);
+                ixs.extend(solex_sdk::auction::create_auction(
+                    kp.pubkey(),
+                    kp.pubkey(),
+                    &auction_keys,
+                    batch.batch_capacity,
+                    rent(space)?,
+                    rules,
+                ));
+                signers.push(&auction);
+            }
+            let landed = ctx.send(&ixs, &signers)?;
             let mut v = landed_json(&landed);
             v["market"] = json!(keys.market.to_string());
-            ctx.print(v, |v| format!("market {}", v["market"].as_str().unwrap()));
+            if batch.keyper_set.is_some() {
+                v["auction"] = json!(auction.pubkey().to_string());
+            }
+            ctx.print(v, |v| match v["auction"].as_str() {
+                Some(a) => format!("batch market {} (auction {a})", v["market"].as_str().unwrap()),
+                None => format!("market {}", v["market"].as_str().unwrap()),
+            });
         }
     }
     Ok(())

@@ -92,7 +92,19 @@ fn the_cli_the_transaction_api_and_openapi_agree_on_every_order_default() {
         .iter()
         .map(|(n, _)| n.as_str())
         .filter(|n| {
-            !["market", "side", "price", "qty", "ui", "sealed", "collateral_base", "collateral_quote"].contains(n)
+            ![
+                "market",
+                "side",
+                "price",
+                "qty",
+                "ui",
+                "sealed",
+                "collateral_base",
+                "collateral_quote",
+                "exact_collateral",
+                "hide_side",
+            ]
+            .contains(n)
         })
         .collect();
     let mut api_options: Vec<&str> = optional.iter().map(|s| s.as_str()).collect();

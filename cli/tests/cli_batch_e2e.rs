@@ -240,3 +240,49 @@ fn a_wallet_trades_in_batches_from_the_terminal() {
     );
     a.m.assert_conserved(&chain, &[&maker_w, &taker_w]);
 }
+
+#[test]
+fn create_market_makes_a_batch_market_over_a_keyper_set_and_refuses_rules_that_do_not_fit_it() {
+    let validator = TestValidator::start();
+    let mut chain = validator.rpc();
+    let payer = Keypair::new();
+    chain.airdrop(&payer.pubkey(), 100_000_000_000);
+    let committee = Committee::create(&mut chain, &payer, 3, 2, ROUND, 16, 64);
+    let base = solex_tests::scenario::create_mint(&mut chain, &payer, 9);
+    let quote = solex_tests::scenario::create_mint(&mut chain, &payer, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::for_wallet(&validator.rpc_url(), dir.path(), "creator", &payer);
+    let (b, q, set) = (base.to_string(), quote.to_string(), committee.keyper_set.to_string());
+    let create = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> =
+            ["create-market", "--base-mint", &b, "--quote-mint", &q, "--lot", "1000", "--tick", "10"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    // A batch length that is no multiple of the set's round: refused, nothing created.
+    let bad = create(&["--keyper-set", &set, "--batch-slots", &(ROUND + 1).to_string()]);
+    let err = cli.fails(&args(&bad), 1);
+    assert!(err.contains("InvalidAuctionConfig"), "{err}");
+    // Batch options without a keyper set are bad usage.
+    let err = cli.fails(&args(&create(&["--batch-slots", "32"])), 2);
+    assert!(err.contains("--keyper-set"), "{err}");
+    // A batch market with the defaults but the batch length.
+    let made =
+        cli.json(&args(&create(&["--keyper-set", &set, "--batch-slots", &BATCH.to_string(), "--sealed-fee", "7"])));
+    let market = made["market"].as_str().unwrap().to_string();
+    let info = cli.json(&["market", &market]);
+    assert_eq!((info["batch_market"].clone(), info["auction"].clone()), (json!(true), made["auction"].clone()));
+    let batch = cli.json(&["batch", &market]);
+    assert_eq!(
+        (u(&batch["rules"]["batch_slots"]), u(&batch["rules"]["sealed_fee"]), u(&batch["rules"]["capacity"])),
+        (BATCH, 7, 64),
+        "{batch}"
+    );
+    assert_eq!(u(&batch["rules"]["reveal_timeout_slots"]), CreateAuctionArgs::DEFAULT_REVEAL_TIMEOUT_SLOTS);
+}
