@@ -15,13 +15,13 @@ root="$(dirname "$here")"
 cd "$root"
 "$here/setup.sh" packages sbf validator apifuzz services
 "$here/build-sbf.sh"
-cargo build --quiet --ignore-rust-version -p solex-crank -p solex-indexer -p solex-tests --bins
+cargo build --quiet --ignore-rust-version -p solex-crank -p solex-indexer -p solex-localnet --bins
 
 say "1/4 fuzz: ${FUZZ_CASES:-2000} cases"
 SOLEX_FUZZ_CASES="${FUZZ_CASES:-2000}" cargo test --quiet --ignore-rust-version -p solex-tests --test litesvm_fuzz -- --nocapture
 say "2/4 chaos: ${CHAOS_SECONDS:-180} s"
-cargo run --quiet --ignore-rust-version -p solex-tests --bin chaos -- --seconds "${CHAOS_SECONDS:-180}"
+cargo run --quiet --ignore-rust-version -p solex-localnet --bin chaos -- --seconds "${CHAOS_SECONDS:-180}"
 say "3/4 load: ${LOAD_WALLETS:-24} wallets, ${LOAD_SECONDS:-60} s"
-cargo run --quiet --ignore-rust-version -p solex-tests --bin load -- --seconds "${LOAD_SECONDS:-60}" --wallets "${LOAD_WALLETS:-24}"
+cargo run --quiet --ignore-rust-version -p solex-localnet --bin load -- --seconds "${LOAD_SECONDS:-60}" --wallets "${LOAD_WALLETS:-24}"
 say "4/4 API fuzz: ${API_FUZZ_EXAMPLES:-100} cases per operation"
 SOLEX_API_FUZZ_EXAMPLES="${API_FUZZ_EXAMPLES:-100}" cargo test --quiet --ignore-rust-version -p solex-indexer --test api_fuzz_e2e -- --nocapture

@@ -21,6 +21,6 @@ cd "$root"
 SOLEX_SKIP_IDL=1 "$here/build-sbf.sh"
 say "building the crank, the indexer and the CLI"
 cargo build --ignore-rust-version -p solex-crank --bin solex-crank -p solex-indexer --bin solex-indexer -p solex-cli --bin solex \
-  -p solex-keyper --bin solex-keyper -p solex-tests --bin localnet
+  -p solex-keyper --bin solex-keyper -p solex-localnet --bin localnet
 wait "$validator" || die "the validator build failed (see above)"
-exec cargo run --quiet --ignore-rust-version -p solex-tests --bin localnet -- "${1:-target/localnet}"
+exec cargo run --quiet --ignore-rust-version -p solex-localnet --bin localnet -- "${1:-target/localnet}"

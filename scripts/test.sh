@@ -37,8 +37,8 @@ say "compute units per instruction (LiteSVM, built .so)"
 cargo cu-table
 # Bounded forms of scripts/chaos.sh's chaos and load runs (the fuzz ran above).
 say "chaos, bounded: 40 s of faults while bots trade"
-cargo run --quiet --ignore-rust-version -p solex-tests --bin chaos -- --seconds 40
+cargo run --quiet --ignore-rust-version -p solex-localnet --bin chaos -- --seconds 40
 say "load, bounded: 8 wallets for 20 s"
-cargo run --quiet --ignore-rust-version -p solex-tests --bin load -- --seconds 20 --wallets 8
+cargo run --quiet --ignore-rust-version -p solex-localnet --bin load -- --seconds 20 --wallets 8
 # One closing tally over every test binary (cargo prints one line per binary).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -14,13 +14,13 @@ mod common;
 use common::Cli;
 use serde_json::{json, Value};
 use solex::CreateAuctionArgs;
+use solex_localnet::auction::{with_budget, Committee, TestAuction};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::{market_args, Snapshot, TestMarket};
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::auction as ax;
 use solex_sdk::CreateMarketArgs;
-use solex_tests::auction::{with_budget, Committee, TestAuction};
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::{market_args, Snapshot, TestMarket};
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 /// Slots per keyper round, and per batch (12.8 s on the validator: room for a
 /// place, a look and a cancel inside one batch on a loaded machine).
@@ -248,8 +248,8 @@ fn create_market_makes_a_batch_market_over_a_keyper_set_and_refuses_rules_that_d
     let payer = Keypair::new();
     chain.airdrop(&payer.pubkey(), 100_000_000_000);
     let committee = Committee::create(&mut chain, &payer, 3, 2, ROUND, 16, 64);
-    let base = solex_tests::scenario::create_mint(&mut chain, &payer, 9);
-    let quote = solex_tests::scenario::create_mint(&mut chain, &payer, 6);
+    let base = solex_localnet::scenario::create_mint(&mut chain, &payer, 9);
+    let quote = solex_localnet::scenario::create_mint(&mut chain, &payer, 6);
     let dir = tempfile::tempdir().unwrap();
     let cli = Cli::for_wallet(&validator.rpc_url(), dir.path(), "creator", &payer);
     let (b, q, set) = (base.to_string(), quote.to_string(), committee.keyper_set.to_string());

@@ -5,17 +5,17 @@
 mod common;
 
 use common::Cli;
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::{create_mint_at, create_token_account, token_balance, TOKEN_PROGRAM};
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::accounts::decode_trader;
 use solex_sdk::pda;
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::{create_mint_at, create_token_account, token_balance, TOKEN_PROGRAM};
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 #[test]
 fn a_wallet_trades_from_the_terminal() {
     let validator = TestValidator::start();
-    let mut chain = solex_tests::rpc::RpcClient::new(validator.rpc_url());
+    let mut chain = solex_localnet::rpc::RpcClient::new(validator.rpc_url());
     // A wallet with SOL and both tokens, as a keypair file like solana-keygen writes.
     let wallet = Keypair::new();
     chain.airdrop(&wallet.pubkey(), 10_000_000_000);
@@ -106,7 +106,7 @@ fn a_wallet_trades_from_the_terminal() {
     let name = format!("solex_cli_test_{}", std::process::id());
     let api = rt.block_on(async {
         use solex_indexer::{db, http, ingest};
-        let pool = db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap())
+        let pool = db::connect(&db::create_database(&solex_localnet::services::pg_admin_url(), &name).await.unwrap())
             .await
             .unwrap();
         db::migrate(&pool).await.unwrap();
@@ -126,7 +126,7 @@ fn a_wallet_trades_from_the_terminal() {
     assert_eq!(with_api(&["trades", &market])["trades"], serde_json::json!([]));
     let unreachable = cli.fails(&["trades", &market, "--api", "http://127.0.0.1:9"], 1);
     assert!(unreachable.contains("cannot reach the indexer API"), "{unreachable}");
-    rt.block_on(solex_indexer::db::drop_database(&solex_tests::services::pg_admin_url(), &name)).unwrap();
+    rt.block_on(solex_indexer::db::drop_database(&solex_localnet::services::pg_admin_url(), &name)).unwrap();
 
     // Bad input: a clear message and a non-zero exit, nothing sent.
     assert!(cli.fails(&["book", "not-a-market"], 1).contains("is not a base58 address"));

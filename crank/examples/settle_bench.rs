@@ -13,15 +13,15 @@ use std::time::{Duration, Instant};
 use solana_keypair::write_keypair_file;
 use solex_crank::config::{Args, Config};
 use solex_crank::metrics::Metrics;
+use solex_localnet::ledger::Ledger;
+use solex_localnet::rpc::RpcClient;
+use solex_localnet::scenario::*;
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
 use solex_sdk::rpc::transaction_events;
 use solex_sdk::{OrderType, PlaceOrderArgs, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::rpc::RpcClient;
-use solex_tests::scenario::*;
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 const MAKERS: u64 = 4;
 

@@ -10,14 +10,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use solana_keypair::write_keypair_file;
+use solex_localnet::ledger::Ledger;
+use solex_localnet::rpc::{settled_fill_seqs, RpcClient};
+use solex_localnet::scenario::*;
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
 use solex_sdk::{OrderType, PlaceOrderArgs, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::rpc::{settled_fill_seqs, RpcClient};
-use solex_tests::scenario::*;
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 /// The bound the test asserts for settling every queued fill once a crank runs.
 const SETTLE_BOUND: Duration = Duration::from_secs(60);
@@ -247,7 +247,7 @@ fn crank_recovers_from_an_rpc_outage_without_a_restart() {
     take_all(&mut chain, &a, 4);
 
     let rpc = validator.rpc_url();
-    let proxy = solex_tests::proxy::Proxy::start(rpc.trim_start_matches("http://").to_string());
+    let proxy = solex_localnet::proxy::Proxy::start(rpc.trim_start_matches("http://").to_string());
     let mut crank = Crank::start(&proxy.url(), &keypair, 2, &[&a]);
     wait_until("settled through the proxy", SETTLE_BOUND, || queue_count(&chain, &a).1 == 0);
 

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use solex_indexer::{db, service};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::*;
+use solex_localnet::validator::TestValidator;
 use solex_sdk::instructions as ix;
 use solex_sdk::{PlaceOrderArgs, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::*;
-use solex_tests::validator::TestValidator;
 use tokio_tungstenite::tungstenite::Message;
 
 const CONFIRMATIONS: usize = 100;
@@ -59,8 +59,9 @@ async fn main() {
     eprintln!("starting solana-test-validator, a database and the indexer ...");
     let validator = TestValidator::start();
     let name = format!("solex_bench_{}", std::process::id());
-    let pool =
-        db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap()).await.unwrap();
+    let pool = db::connect(&db::create_database(&solex_localnet::services::pg_admin_url(), &name).await.unwrap())
+        .await
+        .unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = service::Config {
         rpc_url: validator.rpc_url(),
@@ -76,7 +77,7 @@ async fn main() {
     // A market with a book (32 resting bids over 32 levels) and a wallet to deposit with.
     let url = validator.rpc_url();
     let (m, w) = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         let (m, _) = TestMarket::create(&mut chain, market_args(1));
         let w = m.wallet(&mut chain, 0, 1 << 40);
         chain.send(&[m.deposit_ix(&w, m.keys.quote_mint, 1 << 39)], &[&w.keypair]).unwrap();
@@ -110,7 +111,7 @@ async fn main() {
     let m = Arc::new(m);
     let mm = m.clone();
     let sent = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         (0..CONFIRMATIONS)
             .map(|_| {
                 let sent = Instant::now();
@@ -244,6 +245,6 @@ async fn main() {
     }
 
     pool.close().await;
-    db::drop_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap();
+    db::drop_database(&solex_localnet::services::pg_admin_url(), &name).await.unwrap();
     drop(m);
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use solex_indexer::{db, ingest};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::*;
+use solex_localnet::validator::TestValidator;
 use solex_sdk::instructions as ix;
 use solex_sdk::{PlaceOrderArgs, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::*;
-use solex_tests::validator::TestValidator;
 
 #[tokio::main]
 async fn main() {
@@ -21,7 +21,7 @@ async fn main() {
     let validator = TestValidator::start();
     let url = validator.rpc_url();
     tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         let (m, _) = TestMarket::create(&mut chain, market_args(1));
         let per_trader = TEST_MAX_ORDERS as u64;
         for t in 0..orders.div_ceil(per_trader) {
@@ -40,8 +40,9 @@ async fn main() {
     .unwrap();
 
     let name = format!("solex_bench_{}", std::process::id());
-    let bench =
-        db::connect(&db::create_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap()).await.unwrap();
+    let bench = db::connect(&db::create_database(&solex_localnet::services::pg_admin_url(), &name).await.unwrap())
+        .await
+        .unwrap();
     db::migrate(&bench).await.unwrap();
     let rpc = Arc::new(solex_sdk::rpc::RpcClient::new(validator.rpc_url()));
     let started = Instant::now();
@@ -49,7 +50,7 @@ async fn main() {
     let took = started.elapsed();
     assert!(db::gaps(&bench).await.unwrap().is_empty());
     bench.close().await;
-    db::drop_database(&solex_tests::services::pg_admin_url(), &name).await.unwrap();
+    db::drop_database(&solex_localnet::services::pg_admin_url(), &name).await.unwrap();
 
     println!("| ingestion (cold backfill, local validator, PostgreSQL) | value |");
     println!("|---|---:|");

@@ -983,7 +983,7 @@ mod tests {
 
     #[test]
     fn only_signed_solex_order_flow_is_relayable() {
-        use solex_tests::{Keypair, Signer};
+        use solex_localnet::{Keypair, Signer};
         let payer = Keypair::new();
         let me = payer.pubkey();
         let keys = MarketKeys::new(

@@ -6,7 +6,7 @@
 //! the generated requests reach the handlers' database and chain paths, not only
 //! their input validation. `SOLEX_API_FUZZ_EXAMPLES` sets the cases per operation.
 use serde_json::{json, Value};
-use solex_tests::rpc::RpcClient;
+use solex_localnet::rpc::RpcClient;
 use support::{get, Session};
 
 mod support;
@@ -38,7 +38,7 @@ fn add_examples(doc: &mut Value, examples: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_the_schema_describes_gets_a_server_error() {
-    let st = format!("{}/bin/st", solex_tests::services::env_sh("APIFUZZ_VENV"));
+    let st = format!("{}/bin/st", solex_localnet::services::env_sh("APIFUZZ_VENV"));
     assert!(std::path::Path::new(&st).exists(), "schemathesis not found at {st}: run scripts/setup.sh apifuzz");
 
     let stack = support::Stack::start().await;

@@ -1,6 +1,6 @@
 //! A batch market (issue 17) on a real validator, indexed by the real
 //! `solex-indexer run`: two batches, driven step by step with the test harness
-//! (`solex_tests::auction`, a 2-of-3 keyper committee with dealt keys).
+//! (`solex_localnet::auction`, a 2-of-3 keyper committee with dealt keys).
 //!
 //! Batch 1: a maker's resting asks (one of them expired by the time the batch
 //! clears), and four sealed orders: a bid that takes the maker's ask and a sealed
@@ -21,15 +21,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 use solex::CreateAuctionArgs;
+use solex_localnet::auction::{with_budget, Committee, TestAuction};
+use solex_localnet::ledger::{Landed, Ledger};
+use solex_localnet::rpc::RpcClient;
+use solex_localnet::scenario::{trader_account, Wallet};
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::auction::{self as ax, SealedOrder};
 use solex_sdk::events::SolexEvent;
 use solex_sdk::instructions as ix;
 use solex_sdk::{pda, CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, Side};
-use solex_tests::auction::{with_budget, Committee, TestAuction};
-use solex_tests::ledger::{Landed, Ledger};
-use solex_tests::rpc::RpcClient;
-use solex_tests::scenario::{trader_account, Wallet};
-use solex_tests::{Keypair, Signer};
 use support::{chain_book, get, wait_indexed, Ws};
 
 mod support;
@@ -260,7 +260,7 @@ async fn a_batch_market_is_indexed_as_the_chain_ran_it_and_equals_a_fresh_replay
     .unwrap();
     let market = scene.a.m.keys.market.to_string();
     let chain = stack.validator.rpc();
-    let seq_now = |scene: &Scene| solex_tests::scenario::market(&scene.chain, &scene.a.m.keys.market).event_seq;
+    let seq_now = |scene: &Scene| solex_localnet::scenario::market(&scene.chain, &scene.a.m.keys.market).event_seq;
     wait_indexed(&base, &market, seq_now(&scene)).await;
 
     // The market is a batch market, with the auction's parameters.

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use solex_indexer::channel::{Channel, Kind};
 use solex_indexer::live::Frame;
 use solex_indexer::{db, ingest};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::*;
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::events::decode_event;
 use solex_sdk::instructions as ix;
 use solex_sdk::{CreateMarketArgs, OrderType, PlaceOrderArgs, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::*;
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 use support::{get, TestDb, Ws};
 
 mod support;
@@ -28,7 +28,7 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     let validator = TestValidator::start();
     let url = validator.rpc_url();
     let (markets, (m1_market, m1_taker)) = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         let mut markets = vec![];
         let mut first = None;
         for id in 1..=2 {
@@ -280,7 +280,7 @@ async fn event_log_is_complete_idempotent_and_resumable() {
     ws.subscribe(&channel).await;
     let rpc_url = validator.rpc_url();
     tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(rpc_url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(rpc_url);
         for amount in [1, 2] {
             let deposit = m1_market.deposit_ix(&m1_taker, m1_market.keys.quote_mint, amount);
             chain.send(&[deposit], &[&m1_taker.keypair]).unwrap();
@@ -340,7 +340,7 @@ async fn run_follows_the_program_over_the_websocket() {
         wait("the API", &|| count() == Some(0));
         // Past the first backfill: only a websocket notification can bring the next one before a minute.
         std::thread::sleep(std::time::Duration::from_secs(2));
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         TestMarket::create(&mut chain, market_args(7));
         wait("the new market", &|| count() == Some(1))
     })

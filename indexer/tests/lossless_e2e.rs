@@ -175,15 +175,15 @@ async fn u64_values_above_i64_max_are_derived_and_served_exactly() {
 /// real `solex-indexer run`; the API's balances equal the chain's trader accounts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amounts_above_i64_max_on_chain_are_indexed_exactly() {
+    use solex_localnet::ledger::Ledger;
+    use solex_localnet::scenario::{market_args, TestMarket};
+    use solex_localnet::{Keypair, Signer};
     use solex_sdk::instructions as ix;
-    use solex_tests::ledger::Ledger;
-    use solex_tests::scenario::{market_args, TestMarket};
-    use solex_tests::{Keypair, Signer};
 
     let stack = support::Stack::start().await;
     let url = stack.validator.rpc_url();
     let (market, wallets) = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         let args = solex_sdk::CreateMarketArgs { base_lot_size: LOT, quote_tick_size: 1, ..market_args(1) };
         let (m, _) = TestMarket::create(&mut chain, args);
         let maker = m.wallet(&mut chain, LOT, 0);
@@ -205,13 +205,13 @@ async fn amounts_above_i64_max_on_chain_are_indexed_exactly() {
     .await
     .unwrap();
     let chain = stack.validator.rpc();
-    let seq = solex_tests::scenario::market(&chain, &market).event_seq;
+    let seq = solex_localnet::scenario::market(&chain, &market).event_seq;
     support::wait_indexed(&stack.base, &market.to_string(), seq).await;
 
     let (_, markets) = get(&stack.base, "/markets").await;
     assert_eq!(markets["markets"][0]["base_lot_size"].as_u64(), Some(LOT), "{markets}");
     for w in &wallets {
-        let t = solex_tests::scenario::trader_account(&chain, &market, &w.pubkey());
+        let t = solex_localnet::scenario::trader_account(&chain, &market, &w.pubkey());
         let (_, body) = get(&stack.base, &format!("/traders/{}/balances", w.pubkey())).await;
         let chain_balances = [t.base_available, t.base_locked, t.quote_available, t.quote_locked].map(Some);
         assert_eq!(balances(&body, &market), chain_balances, "balances of {}", w.pubkey());

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use solex_indexer::{db, service};
-use solex_tests::scenario::{market_args, TestMarket};
-use solex_tests::validator::TestValidator;
+use solex_localnet::scenario::{market_args, TestMarket};
+use solex_localnet::validator::TestValidator;
 
 mod support;
 
@@ -29,7 +29,7 @@ async fn ingestion_goes_on_while_the_api_pool_is_exhausted() {
 
     let url = validator.rpc_url();
     let market = tokio::task::spawn_blocking(move || {
-        TestMarket::create(&mut solex_tests::rpc::RpcClient::new(url), market_args(1)).0.keys.market
+        TestMarket::create(&mut solex_localnet::rpc::RpcClient::new(url), market_args(1)).0.keys.market
     })
     .await
     .unwrap();

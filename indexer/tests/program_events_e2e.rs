@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::{market_args, TestMarket};
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::accounts::decode_trader;
 use solex_sdk::instructions as ix;
 use solex_sdk::{pda, CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::{market_args, TestMarket};
-use solex_tests::{Keypair, Signer};
 use support::{chain_book, get, placed_id};
 
 mod support;
@@ -40,7 +40,7 @@ async fn remainders_below_the_minimum_and_pruned_orders_are_derived_as_the_chain
     let stack = support::Stack::start().await;
     let url = stack.validator.rpc_url();
     let (m, wallets, ids) = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         let args = CreateMarketArgs { min_order_lots: 2, maker_fee_bps: 2, taker_fee_bps: 5, ..market_args(1) };
         let (m, _) = TestMarket::create(&mut chain, args);
         let (a, b) = (m.wallet(&mut chain, 1_000_000, 10_000_000), m.wallet(&mut chain, 1_000_000, 10_000_000));
@@ -49,7 +49,7 @@ async fn remainders_below_the_minimum_and_pruned_orders_are_derived_as_the_chain
                 [m.deposit_ix(w, m.keys.base_mint, 1_000_000), m.deposit_ix(w, m.keys.quote_mint, 10_000_000)];
             chain.send(&deposits, &[&w.keypair]).unwrap();
         }
-        let place = |chain: &mut solex_tests::rpc::RpcClient, w: &solex_tests::scenario::Wallet, args| {
+        let place = |chain: &mut solex_localnet::rpc::RpcClient, w: &solex_localnet::scenario::Wallet, args| {
             chain.send(&[ix::place_order(w.pubkey(), &m.keys, args)], &[&w.keypair]).unwrap()
         };
         let limit = PlaceOrderArgs::limit;

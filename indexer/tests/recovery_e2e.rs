@@ -32,7 +32,7 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
     let url = validator_url.clone();
     let s = sessions.clone();
     let trading = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         for s in s.iter() {
             s.trade(&mut chain);
         }
@@ -53,10 +53,10 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
         assert!(start.elapsed() < Duration::from_secs(30), "the restarted indexer did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    solex_tests::services::postgres("stop");
+    solex_localnet::services::postgres("stop");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (status, body) = get(&base, "/health").await;
-    solex_tests::services::postgres("start");
+    solex_localnet::services::postgres("start");
     assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")), "{body}");
     assert!(stack.indexer.0.try_wait().unwrap().is_none(), "the indexer survives PostgreSQL going away");
 
@@ -66,7 +66,7 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
     redis::cmd("FLUSHALL").query_async::<()>(&mut redis).await.unwrap();
 
     trading.await.unwrap();
-    let chain = solex_tests::rpc::RpcClient::new(validator_url.clone());
+    let chain = solex_localnet::rpc::RpcClient::new(validator_url.clone());
     for s in sessions.iter() {
         let m = s.market.keys.market;
         let (seq, bids, asks) = chain_book(&chain, &m);
@@ -89,9 +89,9 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
         let (url, s) = (validator_url.clone(), sessions.clone());
         let i = sessions.iter().position(|x| x.market.keys.market == m).unwrap();
         tokio::task::spawn_blocking(move || {
-            let mut chain = solex_tests::rpc::RpcClient::new(url);
+            let mut chain = solex_localnet::rpc::RpcClient::new(url);
             let (market, w) = (&s[i].market, &s[i].wallets[0]);
-            solex_tests::ledger::Ledger::send(
+            solex_localnet::ledger::Ledger::send(
                 &mut chain,
                 &[market.deposit_ix(w, market.keys.quote_mint, 1)],
                 &[&w.keypair],
@@ -123,7 +123,7 @@ async fn kill_postgres_restart_and_redis_flush_lose_nothing() {
     }
     let events = &ours.iter().find(|(t, _)| *t == "events").unwrap().1;
     let on_chain: u64 =
-        sessions.iter().map(|s| solex_tests::scenario::market(&chain, &s.market.keys.market).event_seq).sum();
+        sessions.iter().map(|s| solex_localnet::scenario::market(&chain, &s.market.keys.market).event_seq).sum();
     assert_eq!(events.len() as u64, on_chain, "every event once");
 
     pool.close().await;

@@ -17,9 +17,9 @@ use axum::Json;
 use base64::Engine;
 use serde_json::{json, Value};
 use solana_transaction::Transaction;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::instructions::{self as ix, MarketKeys};
 use solex_sdk::{flow, Instruction, Market, Pubkey};
-use solex_tests::{Keypair, Signer};
 use support::{Indexer, TestDb};
 
 mod support;

@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 use solex_indexer::db;
+use solex_localnet::ledger::{Landed, Ledger};
+use solex_localnet::scenario::{book, market};
+use solex_localnet::Signer;
 use solex_sdk::accounts::decode_trader;
 use solex_sdk::events::SolexEvent;
 use solex_sdk::{order_id, pda, Side};
-use solex_tests::ledger::{Landed, Ledger};
-use solex_tests::scenario::{book, market};
-use solex_tests::Signer;
 use support::{chain_book, get, Session, Ws};
 
 mod support;
@@ -89,13 +89,13 @@ async fn the_api_equals_the_chain_field_by_field() {
     let url = validator.rpc_url();
     let s = sessions.clone();
     let landed: Vec<Vec<Landed>> = tokio::task::spawn_blocking(move || {
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         s.iter().map(|s| s.trade(&mut chain)).collect()
     })
     .await
     .unwrap();
 
-    let chain = solex_tests::rpc::RpcClient::new(validator.rpc_url());
+    let chain = solex_localnet::rpc::RpcClient::new(validator.rpc_url());
     for (s, landed) in sessions.iter().zip(&landed) {
         let m = s.market.keys.market;
         let (seq, chain_bids, chain_asks) = chain_book(&chain, &m);
@@ -293,7 +293,7 @@ async fn the_api_equals_the_chain_field_by_field() {
         },
     };
     let data = [anchor_lang::event::EVENT_IX_TAG_LE, &anchor_lang::Event::data(&forked)].concat();
-    let signature = solex_tests::Keypair::new().sign_message(b"a fork").to_string();
+    let signature = solex_localnet::Keypair::new().sign_message(b"a fork").to_string();
     let stored = solex_indexer::stored::StoredEvent::decode(data, signature, first_slot, None).unwrap();
     assert_eq!((&stored.market, stored.seq, stored.kind), (&m1, last_seq + 1, "Deposited"));
     assert_eq!(db::store(&pool, &[stored], None).await.unwrap().len(), 1);

@@ -4,8 +4,8 @@
 //! this way reach the indexed book, refusals come back decoded, and bad requests
 //! get 4xx JSON errors. The server never sees a key.
 use serde_json::{json, Value};
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::flow;
-use solex_tests::{Keypair, Signer};
 use support::{get, post, Session};
 
 mod support;
@@ -144,9 +144,9 @@ fn hex(b: &[u8]) -> String {
 /// close, the relay takes both, and each refusal is named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_markets_take_sealed_orders_the_wallet_made() {
+    use solex_localnet::ledger::Ledger;
     use solex_sdk::auction::{self as ax, SealedOrder};
     use solex_sdk::{Expiry, OrderType, Side};
-    use solex_tests::ledger::Ledger;
 
     let stack = support::Stack::start().await;
     let base = stack.base.clone();
@@ -155,9 +155,9 @@ async fn batch_markets_take_sealed_orders_the_wallet_made() {
         let mut bm = support::BatchMarket::open(url.clone(), 48, 40);
         let (maker, bidder) = (bm.wallet(1 << 30, 1 << 30), bm.wallet(1 << 30, 1 << 30));
         bm.rest(&maker, Side::Ask, 100, 5);
-        let mut chain = solex_tests::rpc::RpcClient::new(url);
+        let mut chain = solex_localnet::rpc::RpcClient::new(url);
         let (continuous, _) =
-            solex_tests::scenario::TestMarket::create(&mut chain, solex_tests::scenario::market_args(2));
+            solex_localnet::scenario::TestMarket::create(&mut chain, solex_localnet::scenario::market_args(2));
         (bm, maker, bidder, continuous.keys.market.to_string())
     })
     .await
@@ -207,7 +207,7 @@ async fn batch_markets_take_sealed_orders_the_wallet_made() {
         client_order_id: 7,
         expiry: Expiry::Never,
     };
-    let m = solex_tests::scenario::market(&bm.chain, &bm.market());
+    let m = solex_localnet::scenario::market(&bm.chain, &bm.market());
     let collateral = ax::envelope(&m, 100, order.side, order.price, order.qty_lots).unwrap();
     let args = ax::seal_order(&dealt, &bm.market(), &bidder.pubkey(), batch, &order, collateral).unwrap();
     let body = |args: &solex::SubmitSealedArgs| {

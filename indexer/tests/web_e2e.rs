@@ -8,12 +8,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::rpc::RpcClient;
+use solex_localnet::scenario::trader_account;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::instructions as ix;
 use solex_sdk::{PlaceOrderArgs, Pubkey, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::rpc::RpcClient;
-use solex_tests::scenario::trader_account;
-use solex_tests::{Keypair, Signer};
 use support::{chain_book, get, Session};
 
 mod browser;
@@ -349,7 +349,7 @@ async fn the_page_refuses_to_sign_a_transaction_other_than_the_one_asked_for() {
     // So do a withdrawal, a deposit (to and from B's associated token account, which
     // the withdrawal creates) and a settlement, each checked by the page.
     let quote_ata = solex_sdk::flow::ata(&b.pubkey(), &keys.quote_mint, &quote_program);
-    let balance = || solex_tests::scenario::token_balance(&chain(), &quote_ata);
+    let balance = || solex_localnet::scenario::token_balance(&chain(), &quote_ata);
     for (button, amount) in [("withdraw", 5), ("deposit", 3), ("settle", 0)] {
         page.eval(&format!(
             "document.getElementById('asset').value = 'quote'; document.getElementById('amount').value = '{amount}';
@@ -829,7 +829,7 @@ async fn the_page_seals_a_bid_for_a_batch_and_shows_its_fill_at_the_clearing_pri
         );
         assert_eq!(body["batch_id"], json!(batch.to_string()));
     }
-    let m = solex_tests::scenario::market(&chain(), &market);
+    let m = solex_localnet::scenario::market(&chain(), &market);
     // By default what the program's rule asks, rounded up to a power of two (as the CLI locks it).
     let need = solex_sdk::auction::private_envelope(&m, 100, Side::Bid, SEALED_PRICE, SEALED_QTY, false).unwrap();
     assert_eq!(

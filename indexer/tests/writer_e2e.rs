@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use solex_indexer::db;
+use solex_localnet::ledger::Ledger;
+use solex_localnet::rpc::RpcClient;
 use solex_sdk::instructions as ix;
 use solex_sdk::{PlaceOrderArgs, Side};
-use solex_tests::ledger::Ledger;
-use solex_tests::rpc::RpcClient;
 use support::{free_port, get, Session, Stack};
 
 mod support;
@@ -41,7 +41,7 @@ async fn a_standby_indexer_takes_over_when_the_writer_dies() {
     let session = tokio::task::spawn_blocking(move || Session::open(&mut RpcClient::new(url), 1, 0, 5)).await.unwrap();
     let market = session.market.keys.market;
     let chain = stack.validator.rpc();
-    let seq = solex_tests::scenario::market(&chain, &market).event_seq;
+    let seq = solex_localnet::scenario::market(&chain, &market).event_seq;
     support::wait_indexed(&stack.base, &market.to_string(), seq).await;
     support::wait_indexed(&standby_base, &market.to_string(), seq).await;
     assert_eq!(writer(&standby_base).await, Some(0), "the standby does not write");
@@ -57,7 +57,7 @@ async fn a_standby_indexer_takes_over_when_the_writer_dies() {
     })
     .await
     .unwrap();
-    let seq = solex_tests::scenario::market(&chain, &market).event_seq;
+    let seq = solex_localnet::scenario::market(&chain, &market).event_seq;
     wait_writer(&standby_base, 1).await;
     support::wait_indexed(&standby_base, &market.to_string(), seq).await;
     let (_, book) = get(&standby_base, &format!("/markets/{market}/book")).await;

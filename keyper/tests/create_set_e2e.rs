@@ -4,10 +4,10 @@
 use std::process::Command;
 
 use solana_keypair::write_keypair_file;
+use solex_localnet::ledger::Ledger;
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::auction::KeyperSetState;
-use solex_tests::ledger::Ledger;
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 fn keyper(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_solex-keyper")).args(args).output().expect("run solex-keyper")

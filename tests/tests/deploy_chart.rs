@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use solex_tests::services::{env_sh, workspace_root as root};
+use solex_tests::artifacts::workspace_root as root;
+use solex_tests::services::env_sh;
 
 fn tool(path: String, what: &str) -> String {
     assert!(Path::new(&path).exists(), "{what} not found at {path}: run scripts/setup.sh deploy");

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use solex_tests::Keypair;
+use solex_localnet::Keypair;
 
 /// `solex` with `--url` and `--keypair` set.
 pub struct Cli {

@@ -19,14 +19,14 @@ pub struct TestDb {
 impl TestDb {
     pub async fn create() -> Self {
         let name = format!("solex_test_{}_{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
-        let url = db::create_database(&solex_tests::services::pg_admin_url(), &name)
+        let url = db::create_database(&solex_localnet::services::pg_admin_url(), &name)
             .await
             .expect("PostgreSQL reachable (scripts/setup.sh services starts it)");
         Self { name, url }
     }
 
     pub async fn drop_db(self) {
-        db::drop_database(&solex_tests::services::pg_admin_url(), &self.name).await.unwrap();
+        db::drop_database(&solex_localnet::services::pg_admin_url(), &self.name).await.unwrap();
     }
 }
 
@@ -188,14 +188,14 @@ impl Ws {
     }
 }
 
+use solex_localnet::ledger::{Landed, Ledger};
+use solex_localnet::rpc::RpcClient;
+use solex_localnet::scenario::{book, market, market_args, TestMarket, Wallet};
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::accounts::book_levels;
 use solex_sdk::instructions as ix;
 use solex_sdk::{CreateMarketArgs, Expiry, OrderType, PlaceOrderArgs, SelfTradeMode, Side};
-use solex_tests::ledger::{Landed, Ledger};
-use solex_tests::rpc::RpcClient;
-use solex_tests::scenario::{book, market, market_args, TestMarket, Wallet};
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 /// A market on the validator with three funded wallets (A, B, C) and a crank key.
 pub struct Session {
@@ -403,14 +403,14 @@ pub fn market_created(market: solex_sdk::Pubkey) -> solex_sdk::event_types::Mark
 }
 
 /// A batch market on the validator for the transaction API's and the page's tests:
-/// a 2-of-3 keyper committee with dealt keys (`solex_tests::auction`), a batch
+/// a 2-of-3 keyper committee with dealt keys (`solex_localnet::auction`), a batch
 /// market over it (lot 1,000 base atoms, tick 10, minimum 1 lot, maker fee 2 bps,
 /// taker 5, sealed-order fee `SEALED_FEE`, 8 sealed orders a batch) and a crank key.
 pub struct BatchMarket {
     pub chain: RpcClient,
     pub crank: Keypair,
-    pub committee: solex_tests::auction::Committee,
-    pub auction: solex_tests::auction::TestAuction,
+    pub committee: solex_localnet::auction::Committee,
+    pub auction: solex_localnet::auction::TestAuction,
     pub batch_slots: u64,
 }
 
@@ -426,7 +426,7 @@ impl BatchMarket {
         let crank = Keypair::new();
         chain.airdrop(&crank.pubkey(), 100_000_000_000);
         let mut committee =
-            solex_tests::auction::Committee::create(&mut chain, &crank, 3, 2, Self::ROUND_SLOTS, 16, 64);
+            solex_localnet::auction::Committee::create(&mut chain, &crank, 3, 2, Self::ROUND_SLOTS, 16, 64);
         let first = committee.round_of(chain.current_slot()) + 2;
         for r in committee.register(&mut chain, first..first + rounds, &[0, 1, 2]) {
             r.expect("register keys");
@@ -441,7 +441,7 @@ impl BatchMarket {
             taker_fee_bps: 5,
         };
         let rules = solex::CreateAuctionArgs { batch_slots, reveal_timeout_slots: 32, sealed_fee: Self::SEALED_FEE };
-        let (auction, _) = solex_tests::auction::TestAuction::create(&mut chain, &committee, args, rules, 8);
+        let (auction, _) = solex_localnet::auction::TestAuction::create(&mut chain, &committee, args, rules, 8);
         Self { chain, crank, committee, auction, batch_slots }
     }
 
@@ -483,7 +483,7 @@ impl BatchMarket {
     /// the batch cleared and executed, and the resting fills consumed, with the
     /// harness's steps. Returns what landed.
     pub fn process(&mut self, b: u64) -> Vec<Landed> {
-        use solex_tests::auction::with_budget;
+        use solex_localnet::auction::with_budget;
         let h = *self.auction.state(&self.chain).batch(b).expect("the batch").0;
         self.chain.wait_until_slot(h.close_slot + 1);
         let crank = self.crank.insecure_clone();

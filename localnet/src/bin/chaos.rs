@@ -22,11 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use solex_tests::bots::Lcg;
-use solex_tests::exchange::{arg, wait, Exchange};
-use solex_tests::rpc::settled_fill_seqs;
-use solex_tests::scenario::{fill_queue, Wallet};
-use solex_tests::services;
+use solex_localnet::bots::Lcg;
+use solex_localnet::exchange::{arg, wait, Exchange};
+use solex_localnet::rpc::settled_fill_seqs;
+use solex_localnet::scenario::{fill_queue, Wallet};
+use solex_localnet::services;
 
 const RECOVERY_BOUND: Duration = Duration::from_secs(90);
 
@@ -124,8 +124,8 @@ fn main() {
         let (m, maker, taker) = (&m, &maker, &taker);
         let url = x.validator.rpc_url();
         let (s1, s2, u1) = (stop.clone(), stop.clone(), url.clone());
-        scope.spawn(move || solex_tests::bots::market_maker(u1, m, maker, 10_000, Duration::from_millis(700), s1));
-        scope.spawn(move || solex_tests::bots::taker(url, m, taker, Duration::from_millis(400), s2));
+        scope.spawn(move || solex_localnet::bots::market_maker(u1, m, maker, 10_000, Duration::from_millis(700), s1));
+        scope.spawn(move || solex_localnet::bots::taker(url, m, taker, Duration::from_millis(400), s2));
 
         // Faults in a shuffled round-robin: every kind comes up once per round.
         let started = Instant::now();

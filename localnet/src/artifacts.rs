@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("localnet/ has a parent").to_path_buf()
 }
 
 /// `$CARGO_TARGET_DIR`, or the workspace's `target/`.

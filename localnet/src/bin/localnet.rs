@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use solana_keypair::write_keypair_file;
 use solex::CreateAuctionArgs;
+use solex_localnet::auction::{Committee, Keypers, TestAuction};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::scenario::TestMarket;
+use solex_localnet::services;
+use solex_localnet::validator::TestValidator;
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::instructions as ix;
 use solex_sdk::{CreateMarketArgs, PlaceOrderArgs, Side};
-use solex_tests::auction::{Committee, Keypers, TestAuction};
-use solex_tests::ledger::Ledger;
-use solex_tests::scenario::TestMarket;
-use solex_tests::services;
-use solex_tests::validator::TestValidator;
-use solex_tests::{Keypair, Signer};
 
 fn main() {
     let out = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| "target/localnet".into());
@@ -39,7 +39,7 @@ fn main() {
     eprintln!("starting solana-test-validator with target/deploy/solex.so ...");
     let validator = TestValidator::start_on(rpc_port);
     let mut chain = validator.rpc();
-    let (m, _) = TestMarket::create(&mut chain, solex_tests::exchange::DEMO_MARKET);
+    let (m, _) = TestMarket::create(&mut chain, solex_localnet::exchange::DEMO_MARKET);
     let k = m.keys;
 
     let mut wallets = vec![];
@@ -85,7 +85,7 @@ fn main() {
     eprintln!("keypers generating the first batch keys ...");
     Keypers::wait_keys_ahead(&chain, &committee, 8);
     let rules = CreateAuctionArgs { batch_slots: 8, reveal_timeout_slots: 150, sealed_fee: 1_000 };
-    let demo_batch = CreateMarketArgs { market_id: 1, ..solex_tests::exchange::DEMO_MARKET };
+    let demo_batch = CreateMarketArgs { market_id: 1, ..solex_localnet::exchange::DEMO_MARKET };
     let (batch, _) = TestAuction::create(&mut chain, &committee, demo_batch, rules, 64);
     let bk = batch.m.keys;
     let mut batch_wallets = vec![];
@@ -181,18 +181,19 @@ fn main() {
         let (s1, s2) = (stop.clone(), stop.clone());
         let u1 = url.clone();
         scope.spawn(move || {
-            solex_tests::bots::market_maker(u1, m, maker, 10_000, std::time::Duration::from_secs(1), s1)
+            solex_localnet::bots::market_maker(u1, m, maker, 10_000, std::time::Duration::from_secs(1), s1)
         });
-        scope
-            .spawn(move || solex_tests::bots::taker(url.clone(), m, taker, std::time::Duration::from_millis(1500), s2));
+        scope.spawn(move || {
+            solex_localnet::bots::taker(url.clone(), m, taker, std::time::Duration::from_millis(1500), s2)
+        });
         let (batch, committee) = (&batch, &committee);
         let (bmaker, btaker) = (&batch_wallets[0].2, &batch_wallets[1].2);
         let (s3, s4, u3, u4) = (stop.clone(), stop.clone(), validator.rpc_url(), validator.rpc_url());
         scope.spawn(move || {
-            solex_tests::bots::batch_maker(u3, batch, bmaker, 10_000, std::time::Duration::from_millis(700), s3)
+            solex_localnet::bots::batch_maker(u3, batch, bmaker, 10_000, std::time::Duration::from_millis(700), s3)
         });
         scope.spawn(move || {
-            solex_tests::bots::sealed_taker(u4, batch, committee, btaker, std::time::Duration::from_millis(2000), s4)
+            solex_localnet::bots::sealed_taker(u4, batch, committee, btaker, std::time::Duration::from_millis(2000), s4)
         });
         println!("  bots           market maker ({}) and taker ({}) trading", maker.pubkey(), taker.pubkey());
         println!("Ctrl-C stops everything.");

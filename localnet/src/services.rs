@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 
 use solex_sdk::Pubkey;
 
-/// The workspace's root directory.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
-}
+use crate::artifacts::workspace_root;
 
 /// A variable of scripts/env.sh, the one place tool versions and cache paths are pinned.
 pub fn env_sh(name: &str) -> String {

@@ -5,19 +5,19 @@
 //! milliseconds; and what the keypers cost: CPU over the run, per day, and keys
 //! registered ahead.
 //!
-//!     cargo run -p solex-tests --bin batch-latency --ignore-rust-version [-- BATCHES]
+//!     cargo run -p solex-localnet --bin batch-latency --ignore-rust-version [-- BATCHES]
 use std::time::{Duration, Instant};
 
 use solex::CreateAuctionArgs;
+use solex_localnet::auction::{Committee, Keypers, TestAuction};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::rpc::RpcClient;
+use solex_localnet::sandwich::market_args;
+use solex_localnet::scenario::{fill_queue, market, trader_account};
+use solex_localnet::{Keypair, Signer};
 use solex_sdk::auction::SealedOrder;
 use solex_sdk::instructions as ix;
 use solex_sdk::{Expiry, OrderType, PlaceOrderArgs, Side};
-use solex_tests::auction::{Committee, Keypers, TestAuction};
-use solex_tests::ledger::Ledger;
-use solex_tests::rpc::RpcClient;
-use solex_tests::sandwich::market_args;
-use solex_tests::scenario::{fill_queue, market, trader_account};
-use solex_tests::{Keypair, Signer};
 
 const BATCH: u64 = 8;
 
@@ -37,9 +37,9 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 fn main() {
     let batches: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
-    let logs = solex_tests::artifacts::target_dir().join("batch-latency");
+    let logs = solex_localnet::artifacts::target_dir().join("batch-latency");
     std::fs::create_dir_all(&logs).unwrap();
-    let validator = solex_tests::validator::TestValidator::start();
+    let validator = solex_localnet::validator::TestValidator::start();
     let mut chain = validator.rpc();
     let payer = Keypair::new();
     chain.airdrop(&payer.pubkey(), 100_000_000_000);
@@ -60,7 +60,7 @@ fn main() {
     let (maker, taker) = (fund(&mut chain), fund(&mut chain));
     let crank_key = logs.join("crank.json");
     solana_keypair::write_keypair_file(&payer, &crank_key).unwrap();
-    let mut crank = solex_tests::services::crank_for_markets(
+    let mut crank = solex_localnet::services::crank_for_markets(
         &validator.rpc_url(),
         &validator.ws_url(),
         &crank_key,
@@ -130,6 +130,6 @@ fn main() {
         per_day.join(" / "),
         Keypers::keys_ahead(&chain, &committee)
     );
-    solex_tests::services::terminate(&mut crank);
+    solex_localnet::services::terminate(&mut crank);
     drop(keypers);
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use solex_tests::services::{drop_database, free_port, sibling};
+use solex_localnet::services::{drop_database, free_port, sibling};
 
 fn get(url: &str) -> Option<Value> {
     ureq::get(url).timeout(Duration::from_secs(5)).call().ok()?.into_json().ok()

@@ -16,14 +16,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use solex_localnet::bots::Lcg;
+use solex_localnet::exchange::{arg, wait, Exchange};
+use solex_localnet::ledger::Ledger;
+use solex_localnet::rpc::RpcClient;
+use solex_localnet::scenario::{fill_queue, market, TestMarket, Wallet};
+use solex_localnet::services;
 use solex_sdk::instructions as ix;
 use solex_sdk::{OrderType, PlaceOrderArgs, Side};
-use solex_tests::bots::Lcg;
-use solex_tests::exchange::{arg, wait, Exchange};
-use solex_tests::ledger::Ledger;
-use solex_tests::rpc::RpcClient;
-use solex_tests::scenario::{fill_queue, market, TestMarket, Wallet};
-use solex_tests::services;
 
 const MID: u64 = 10_000;
 /// Sampling period: the resolution of the lag figures.
