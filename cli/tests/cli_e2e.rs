@@ -114,7 +114,14 @@ fn a_wallet_trades_from_the_terminal() {
         ingest::backfill(rpc, &pool, solex::ID, None, None).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = http::App { db: pool, hub: None, cache: None, metrics: Default::default(), rpc: None };
+        let app = http::App {
+            db: pool,
+            hub: None,
+            cache: None,
+            metrics: Default::default(),
+            rpc: None,
+            shutdown: Default::default(),
+        };
         tokio::spawn(async move { axum_serve(listener, app).await });
         base
     });
@@ -140,5 +147,5 @@ fn a_wallet_trades_from_the_terminal() {
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: solex_indexer::http::App) {
-    solex_indexer::api::serve_on(listener, app).await.unwrap();
+    solex_indexer::api::serve_on(listener, app, std::time::Duration::from_secs(5)).await.unwrap();
 }

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use solex_sdk::service::{serve_http, Shutdown};
 use solex_sdk::Pubkey;
 
 #[derive(Default, Debug, Clone)]
@@ -139,15 +140,12 @@ async fn health(State(m): State<Metrics>) -> (StatusCode, &'static str) {
     }
 }
 
-/// Serves `/metrics` and `/health` until `shutdown` resolves.
-pub async fn serve(
-    addr: SocketAddr,
-    m: Metrics,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+/// Serves `/metrics` and `/health` until `shutdown` fires.
+pub async fn serve(addr: SocketAddr, m: Metrics, shutdown: Shutdown) -> anyhow::Result<()> {
     let app = Router::new().route("/metrics", get(metrics)).route("/health", get(health)).with_state(m);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "metrics and health endpoint listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // A scrape is one quick render: a short drain bound is plenty.
+    serve_http(listener, app, shutdown, std::time::Duration::from_secs(2)).await?;
     Ok(())
 }

@@ -69,8 +69,9 @@ async fn main() {
         poll: Duration::from_millis(500),
         api_addr: format!("127.0.0.1:{port}").parse().unwrap(),
         redis_url: Some(redis_url()),
+        drain: Duration::from_secs(5),
     };
-    tokio::spawn(service::run(pool.clone(), config, std::future::pending()));
+    tokio::spawn(service::run(pool.clone(), config, solex_sdk::service::Shutdown::new()));
     let base = format!("http://127.0.0.1:{port}");
     let ws_url = format!("ws://127.0.0.1:{port}/ws");
 

@@ -509,16 +509,19 @@ async fn track(
     response
 }
 
-pub async fn serve(addr: std::net::SocketAddr, app: App) -> anyhow::Result<()> {
+/// Serves the API until `app.shutdown` fires, then drains the requests in flight
+/// for at most `drain` (see `solex_sdk::service::serve_http`).
+pub async fn serve(addr: std::net::SocketAddr, app: App, drain: std::time::Duration) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "REST API listening");
-    serve_on(listener, app).await
+    serve_on(listener, app, drain).await
 }
 
 /// Serves the API on a bound listener (tests bind port 0 and read the address).
-pub async fn serve_on(listener: tokio::net::TcpListener, app: App) -> anyhow::Result<()> {
-    // With the peer's address, which the transaction API's rate limit keys on.
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+/// Handlers see the peer's address, which the transaction API's rate limit keys on.
+pub async fn serve_on(listener: tokio::net::TcpListener, app: App, drain: std::time::Duration) -> anyhow::Result<()> {
+    let shutdown = app.shutdown.clone();
+    solex_sdk::service::serve_http(listener, router(app), shutdown, drain).await?;
     Ok(())
 }
 

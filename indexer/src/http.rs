@@ -23,6 +23,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The cluster, for the transaction API (None: it answers "unavailable").
     pub rpc: Option<Arc<solex_sdk::rpc::RpcClient>>,
+    /// The service's shutdown signal: the server drains on it, WebSocket clients are
+    /// told the server is going away.
+    pub shutdown: solex_sdk::service::Shutdown,
 }
 
 /// An error answer: a JSON body `{"code": "...", "message": "..."}` with a 4xx

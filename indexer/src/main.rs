@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use solex_indexer::{db, service};
+use solex_sdk::service::Shutdown;
 
 #[derive(Parser)]
 #[command(name = "solex-indexer", about = "Mirrors the Solex program's events into PostgreSQL")]
@@ -12,6 +13,10 @@ struct Cli {
     /// Size of the API's PostgreSQL connection pool (`run`, `serve`); ingestion has its own.
     #[arg(long, env = "SOLEX_API_DB_CONNECTIONS", default_value_t = 4)]
     api_db_connections: u32,
+    /// On SIGTERM (`run`, `serve`): how long requests already accepted may take to
+    /// finish before the process exits.
+    #[arg(long, global = true, env = "SOLEX_DRAIN_SECONDS", default_value_t = 20)]
+    drain_seconds: u64,
     #[command(subcommand)]
     command: Command,
     /// The transaction API's limits and allowed origins (flags of `run` and `serve`).
@@ -73,19 +78,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() {
-    solex_sdk::logging::init();
+    solex_sdk::service::init_logging();
     if let Err(e) = run(Cli::parse()).await {
         eprintln!("solex-indexer: {e:#}");
         std::process::exit(1);
-    }
-}
-
-/// Ctrl-C, or SIGTERM (what a container runtime sends to stop a process).
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
 
@@ -96,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => 4,
     };
     let pool = db::connect_sized(&cli.database_url, connections).await?;
+    let drain = Duration::from_secs(cli.drain_seconds);
     match cli.command {
         Command::Migrate => db::migrate(&pool).await,
         Command::Rebuild { market } => {
@@ -125,7 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { rpc_url, api_addr, redis_url } => {
             let redis_url = (redis_url != "none").then_some(redis_url);
-            service::serve(pool, rpc_url, api_addr, redis_url, shutdown_signal()).await
+            service::serve(pool, rpc_url, api_addr, redis_url, drain, Shutdown::on_signals()?).await
         }
         Command::Backfill { rpc_url } => {
             db::migrate(&pool).await?;
@@ -152,8 +149,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 poll: Duration::from_millis(poll_ms),
                 api_addr,
                 redis_url: (redis_url != "none").then_some(redis_url),
+                drain,
             };
-            service::run(pool, config, shutdown_signal()).await
+            service::run(pool, config, Shutdown::on_signals()?).await
         }
     }
 }

@@ -1,12 +1,14 @@
 //! `solex-indexer run`: follow the program, index into PostgreSQL, publish through
-//! Redis, and serve the API, until shut down; `serve`: the API alone.
-use std::future::Future;
+//! Redis, and serve the API, until shut down; `serve`: the API alone. On shutdown
+//! both stop accepting connections and answer every request already accepted
+//! (within the drain bound) before returning.
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use solex_sdk::rpc::RpcClient;
+use solex_sdk::service::Shutdown;
 use sqlx::PgPool;
 
 use crate::http::App;
@@ -22,6 +24,8 @@ pub struct Config {
     pub api_addr: SocketAddr,
     /// Redis for the live feed and the book cache (None: neither).
     pub redis_url: Option<String>,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub drain: Duration,
 }
 
 /// The Redis client (for subscriptions) and a reconnecting connection (for commands),
@@ -42,7 +46,8 @@ pub async fn serve(
     rpc_url: String,
     api_addr: SocketAddr,
     redis_url: Option<String>,
-    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let (client, cache) = redis(redis_url.as_deref()).await?;
     let app = App {
@@ -51,18 +56,17 @@ pub async fn serve(
         cache,
         metrics: Arc::new(Metrics::default()),
         rpc: Some(Arc::new(RpcClient::new(rpc_url))),
+        shutdown,
     };
-    tokio::select! {
-        r = api::serve(api_addr, app) => r,
-        _ = shutdown => Ok(()),
-    }
+    api::serve(api_addr, app, drain).await
 }
 
 /// Migrates, serves the API, and indexes every new transaction of the program until
-/// `shutdown` completes (or the API server fails). `api_pool` serves the API;
-/// ingestion (and the writer lock) have a pool of their own to the same database,
-/// so no amount of API traffic can keep the writer waiting for a connection.
-pub async fn run(api_pool: PgPool, config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// `shutdown` fires (or the API server fails); then waits for the API to drain.
+/// `api_pool` serves the API; ingestion (and the writer lock) have a pool of their
+/// own to the same database, so no amount of API traffic can keep the writer
+/// waiting for a connection.
+pub async fn run(api_pool: PgPool, config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let pool = db::ingest_pool(&api_pool);
     db::migrate(&pool).await?;
     let (client, cache) = redis(config.redis_url.as_deref()).await?;
@@ -78,86 +82,96 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: impl Future<Output 
     let mut writer = db::WriterLock::new(pool.clone());
     let mut standing_by = false;
     let hub = client.clone().map(Hub::start);
-    let app = App { db: api_pool, hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()) };
-    let server = tokio::spawn(api::serve(config.api_addr, app));
+    let app =
+        App { db: api_pool, hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()), shutdown: shutdown.clone() };
+    let server = tokio::spawn(api::serve(config.api_addr, app, config.drain));
     let wake = Arc::new(tokio::sync::Notify::new());
-    let (_stop_on_exit, stopped) = tokio::sync::watch::channel(false);
-    if let Some(url) = config.ws_url {
+    if let Some(url) = config.ws_url.clone() {
         let sub = solex_sdk::wake::Subscription {
             method: "logsSubscribe",
             params: serde_json::json!([{"mentions": [solex::ID.to_string()]}, {"commitment": "confirmed"}]),
             wake: wake.clone(),
         };
-        tokio::spawn(solex_sdk::wake::run(url, vec![sub], |_| {}, stopped));
+        tokio::spawn(solex_sdk::wake::run(url, vec![sub], |_| {}, shutdown.receiver()));
     }
-    tokio::pin!(shutdown);
-    loop {
-        if !writer.held().await {
-            if !std::mem::replace(&mut standing_by, true) {
-                tracing::info!("another indexer is the writer: serving the API and standing by");
+    // Ingestion ends on the signal (or when the server fails, whose error is returned below).
+    let ended: anyhow::Result<()> = async {
+        loop {
+            if !writer.held().await {
+                if !std::mem::replace(&mut standing_by, true) {
+                    tracing::info!("another indexer is the writer: serving the API and standing by");
+                }
+                metrics.writer.store(0, Ordering::Relaxed);
+                if let Some(p) = publisher.take() {
+                    p.abort();
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(config.poll.max(Duration::from_millis(500))) => {}
+                    _ = shutdown.triggered() => return Ok(()),
+                }
+                if server.is_finished() {
+                    return Ok(());
+                }
+                continue;
             }
-            metrics.writer.store(0, Ordering::Relaxed);
-            if let Some(p) = publisher.take() {
-                p.abort();
+            standing_by = false;
+            if metrics.writer.swap(1, Ordering::Relaxed) == 0 {
+                tracing::info!("this indexer is the writer");
+                publisher = client.clone().map(|c| tokio::spawn(crate::live::run_publisher(c)));
+            }
+            // The chain's slot before the pass: once it succeeds, everything up to it is indexed.
+            let r = rpc.clone();
+            let chain_slot = tokio::task::spawn_blocking(move || r.slot()).await?.ok();
+            if let Some(slot) = chain_slot {
+                metrics.chain_slot.fetch_max(slot, Ordering::Relaxed);
             }
             tokio::select! {
-                _ = tokio::time::sleep(config.poll.max(Duration::from_millis(500))) => {}
-                _ = &mut shutdown => return Ok(()),
+                r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
+                    Ok(report) => {
+                        if let Some(slot) = chain_slot {
+                            metrics.synced_slot.fetch_max(slot, Ordering::Relaxed);
+                            let now = std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs());
+                            metrics.synced_at.store(now, Ordering::Relaxed);
+                        }
+                        if report.transactions > 0 {
+                            tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed");
+                        }
+                        metrics.record(&report);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = format!("{e:#}"), "backfill failed; retrying");
+                        metrics.backfill_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                },
+                _ = shutdown.triggered() => return Ok(()),
+            }
+            match ingest::finalize(rpc.clone(), &pool, redis.as_mut()).await {
+                Ok(f) => {
+                    metrics.finalized.fetch_add(f.finalized as u64, Ordering::Relaxed);
+                    for r in &f.rolled_back {
+                        tracing::warn!(market = r.market, from_seq = r.from_seq, events = r.events, "rolled back");
+                        metrics.rolled_back.fetch_add(r.events, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "finality check failed; retrying"),
+            }
+            // A program transaction on the websocket wakes us at once; polling is the fallback.
+            tokio::select! {
+                _ = tokio::time::sleep(config.poll) => {}
+                _ = wake.notified() => {}
+                _ = shutdown.triggered() => return Ok(()),
             }
             if server.is_finished() {
-                return server.await?;
+                return Ok(());
             }
-            continue;
-        }
-        standing_by = false;
-        if metrics.writer.swap(1, Ordering::Relaxed) == 0 {
-            tracing::info!("this indexer is the writer");
-            publisher = client.clone().map(|c| tokio::spawn(crate::live::run_publisher(c)));
-        }
-        // The chain's slot before the pass: once it succeeds, everything up to it is indexed.
-        let r = rpc.clone();
-        let chain_slot = tokio::task::spawn_blocking(move || r.slot()).await?.ok();
-        if let Some(slot) = chain_slot {
-            metrics.chain_slot.fetch_max(slot, Ordering::Relaxed);
-        }
-        tokio::select! {
-            r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
-                Ok(report) => {
-                    if let Some(slot) = chain_slot {
-                        metrics.synced_slot.fetch_max(slot, Ordering::Relaxed);
-                        let now = std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs());
-                        metrics.synced_at.store(now, Ordering::Relaxed);
-                    }
-                    if report.transactions > 0 {
-                        tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed");
-                    }
-                    metrics.record(&report);
-                }
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "backfill failed; retrying");
-                    metrics.backfill_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            },
-            _ = &mut shutdown => return Ok(()),
-        }
-        match ingest::finalize(rpc.clone(), &pool, redis.as_mut()).await {
-            Ok(f) => {
-                metrics.finalized.fetch_add(f.finalized as u64, Ordering::Relaxed);
-                for r in &f.rolled_back {
-                    tracing::warn!(market = r.market, from_seq = r.from_seq, events = r.events, "rolled back");
-                    metrics.rolled_back.fetch_add(r.events, Ordering::Relaxed);
-                }
-            }
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "finality check failed; retrying"),
-        }
-        // A program transaction on the websocket wakes us at once; polling is the fallback.
-        tokio::select! {
-            _ = tokio::time::sleep(config.poll) => {}
-            _ = wake.notified() => {}
-            _ = &mut shutdown => return Ok(()),
-        }
-        if server.is_finished() {
-            return server.await?;
         }
     }
+    .await;
+    // Whatever ended ingestion, the API stops too, after the requests it accepted.
+    shutdown.trigger();
+    if let Some(p) = publisher.take() {
+        p.abort();
+    }
+    server.await??;
+    ended
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
@@ -185,6 +185,12 @@ async fn client(socket: WebSocket, app: App) {
                 break;
             }
             _ = heartbeat.tick() => vec![Message::Ping(Vec::new().into())],
+            // The server is draining: say so (1001 going away), so clients reconnect elsewhere.
+            _ = app.shutdown.triggered() => {
+                let frame = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
+                let _ = out.try_send(Message::Close(Some(frame)));
+                break;
+            }
         };
         for m in reply {
             if out.try_send(m).is_err() {

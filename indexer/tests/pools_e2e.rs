@@ -21,11 +21,10 @@ async fn ingestion_goes_on_while_the_api_pool_is_exhausted() {
         poll: Duration::from_millis(200),
         api_addr: format!("127.0.0.1:{}", support::free_port()).parse().unwrap(),
         redis_url: None,
+        drain: Duration::from_secs(5),
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let indexer = tokio::spawn(service::run(api_pool.clone(), config, async move {
-        let _ = stopped.await;
-    }));
+    let stop = solex_sdk::service::Shutdown::new();
+    let indexer = tokio::spawn(service::run(api_pool.clone(), config, stop.clone()));
 
     let url = validator.rpc_url();
     let market = tokio::task::spawn_blocking(move || {
@@ -48,7 +47,7 @@ async fn ingestion_goes_on_while_the_api_pool_is_exhausted() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(held);
-    let _ = stop.send(());
+    stop.trigger();
     indexer.await.unwrap().unwrap();
     reader.close().await;
     api_pool.close().await;

@@ -7,17 +7,12 @@ use solex_keyper::config::{Cli, Config, CreateSet};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    solex_sdk::logging::init();
+    solex_sdk::service::init_logging();
     match Cli::parse() {
         Cli::Run(args) => {
             let cfg = Config::load(args)?;
             let identity = read(&cfg.keypair)?;
-            let (stop, shutdown) = tokio::sync::watch::channel(false);
-            tokio::spawn(async move {
-                solex_sdk::logging::shutdown_signal().await;
-                let _ = stop.send(true);
-            });
-            solex_keyper::service::run(cfg, identity, shutdown).await
+            solex_keyper::service::run(cfg, identity, solex_sdk::service::Shutdown::on_signals()?).await
         }
         Cli::CreateSet(args) => tokio::task::spawn_blocking(move || create_set(args)).await?,
     }

@@ -19,7 +19,7 @@ use solana_signer::Signer;
 use solex::state::RoundKeyStatus;
 use solex::RoundKeyData;
 use solex_sdk::auction as ax;
-use tokio::sync::watch;
+use solex_sdk::service::{serve_http, Shutdown};
 
 use crate::chain::{Chain, View};
 use crate::config::Config;
@@ -33,6 +33,8 @@ const SCHEDULE_MARGIN_ROUNDS: u64 = 4;
 /// A session that makes no progress for this long is dropped and started afresh
 /// (a member restarted without its state, or equivocated).
 const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+/// On shutdown, how long the peer API's requests in flight may take (each is one quick read).
+const DRAIN: Duration = Duration::from_secs(5);
 
 struct Keyper {
     cfg: Config,
@@ -317,8 +319,9 @@ impl Keyper {
     }
 }
 
-/// Serves the peer API and runs the loop until `shutdown` turns true.
-pub async fn run(cfg: Config, identity: Keypair, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// Serves the peer API and runs the loop until `shutdown` fires; a pass in progress
+/// finishes first.
+pub async fn run(cfg: Config, identity: Keypair, shutdown: Shutdown) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
     let identity = Arc::new(identity);
     let active: Active = Arc::new(Mutex::new(Default::default()));
@@ -326,14 +329,7 @@ pub async fn run(cfg: Config, identity: Keypair, mut shutdown: watch::Receiver<b
     let served = Served { active: active.clone(), identity: identity.clone(), metrics, health: health.clone() };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     tracing::info!(listen = %cfg.listen, keyper = %identity.pubkey(), keyper_set = %cfg.keyper_set, "keyper serving");
-    let mut stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, peers::router(served))
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(serve_http(listener, peers::router(served), shutdown.clone(), DRAIN));
     let keyper = Keyper {
         chain: Chain::new(&cfg.rpc_url, cfg.keyper_set),
         store: Store::open(&cfg.state_dir)?,
@@ -347,7 +343,7 @@ pub async fn run(cfg: Config, identity: Keypair, mut shutdown: watch::Receiver<b
     };
     let poll = Duration::from_millis(keyper.cfg.poll_ms);
     let keyper = Arc::new(Mutex::new(keyper));
-    while !*shutdown.borrow() {
+    while !shutdown.is_triggered() {
         let k = keyper.clone();
         let result = tokio::task::spawn_blocking(move || k.lock().expect("keyper lock").tick()).await?;
         if let Err(e) = result {
@@ -356,7 +352,7 @@ pub async fn run(cfg: Config, identity: Keypair, mut shutdown: watch::Receiver<b
         }
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.triggered() => {}
         }
     }
     server.await??;

@@ -8,10 +8,10 @@ pub mod errors;
 pub mod events;
 pub mod flow;
 pub mod instructions;
-#[cfg(feature = "service")]
-pub mod logging;
 pub mod pda;
 pub mod rpc;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod submit;
 #[cfg(feature = "ws")]
 pub mod wake;

@@ -141,7 +141,7 @@ pub async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
 pub async fn serve(app: solex_indexer::http::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(solex_indexer::api::serve_on(listener, app));
+    tokio::spawn(solex_indexer::api::serve_on(listener, app, std::time::Duration::from_secs(5)));
     base
 }
 
@@ -150,7 +150,14 @@ pub async fn app(db: sqlx::PgPool) -> solex_indexer::http::App {
     let client = redis::Client::open(redis_url()).unwrap();
     let cache = solex_indexer::live::connect(&client).await.expect("Redis reachable");
     let hub = Some(solex_indexer::hub::Hub::start(client));
-    solex_indexer::http::App { db, hub, cache: Some(cache), metrics: Default::default(), rpc: None }
+    solex_indexer::http::App {
+        db,
+        hub,
+        cache: Some(cache),
+        metrics: Default::default(),
+        rpc: None,
+        shutdown: Default::default(),
+    }
 }
 
 pub struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);

@@ -1,0 +1,103 @@
+//! The services' kit (feature `service`), shared by the crank, the indexer and the
+//! keyper: the log setup, one shutdown signal that every task observes, and HTTP
+//! served with a bounded drain.
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// Tracing to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+}
+
+/// A service's one shutdown signal. Every task holds a clone and observes it
+/// (`triggered().await` in its `select!`, or `is_triggered()` between steps); the
+/// service's entry point joins the tasks after it fires. It fires once, for good.
+#[derive(Clone)]
+pub struct Shutdown {
+    fire: Arc<watch::Sender<bool>>,
+    fired: watch::Receiver<bool>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        let (fire, fired) = watch::channel(false);
+        Self { fire: Arc::new(fire), fired }
+    }
+}
+
+impl Shutdown {
+    /// A signal fired only by `trigger` (tests, and services embedded in a process).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A signal fired by SIGTERM (what a container runtime sends to stop a process)
+    /// or Ctrl-C, or by `trigger`.
+    pub fn on_signals() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let shutdown = Self::new();
+        let mut term = signal(SignalKind::terminate())?;
+        let fire = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            tracing::info!("signal received: finishing in-flight work");
+            fire.trigger();
+        });
+        Ok(shutdown)
+    }
+
+    pub fn trigger(&self) {
+        self.fire.send_replace(true);
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        *self.fired.borrow()
+    }
+
+    /// Resolves once the signal has fired (at once if it already has).
+    pub async fn triggered(&self) {
+        let mut fired = self.fired.clone();
+        // The sender lives in `self`, so waiting cannot fail.
+        let _ = fired.wait_for(|f| *f).await;
+    }
+
+    /// The signal as a watch receiver (`true` once fired), for tasks written against one.
+    pub fn receiver(&self) -> watch::Receiver<bool> {
+        self.fired.clone()
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` fires; then stops accepting
+/// connections, lets every request already accepted finish, closes idle
+/// keep-alive connections, and returns once none is left, or after `drain` at the
+/// latest (dropping what is still open then). Handlers see the peer's address
+/// (`ConnectInfo<SocketAddr>`).
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: Shutdown,
+    drain: Duration,
+) -> std::io::Result<()> {
+    let stop = shutdown.clone();
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { stop.triggered().await })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => r,
+        _ = async { shutdown.triggered().await; tokio::time::sleep(drain).await } => {
+            tracing::warn!(drain_seconds = drain.as_secs_f64(), "connections still open after the drain bound: closing them");
+            Ok(())
+        }
+    }
+}
