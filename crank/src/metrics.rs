@@ -1,130 +1,113 @@
-//! Prometheus metrics, kept in memory and rendered in the text exposition format,
-//! served with `/health` over HTTP.
-use std::collections::BTreeMap;
-use std::fmt::Write;
+//! Prometheus metrics (`metrics` handles on the service kit's registry), served
+//! with `/health` over HTTP.
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use solex_sdk::service::{serve_http, Shutdown};
+use solex_sdk::service::{serve_http, Kind, Registry, Shutdown};
 use solex_sdk::Pubkey;
 
-#[derive(Default, Debug, Clone)]
-pub struct MarketStats {
-    pub events_settled: u64,
-    pub queue_depth: u64,
-    /// Slots since the oldest pending fill was first seen (0 when the queue is empty).
-    pub lag_slots: u64,
-    pub compute_units: u64,
-}
+const EVENTS_SETTLED: &str = "solex_crank_events_settled_total";
+const QUEUE_DEPTH: &str = "solex_crank_queue_depth";
+const LAG_SLOTS: &str = "solex_crank_lag_slots";
+const COMPUTE_UNITS: &str = "solex_crank_compute_units_total";
+const TRANSACTIONS: &str = "solex_crank_transactions_total";
 
-/// A per-market metric family: name, type, help, and how to read it.
-type PerMarket = (&'static str, &'static str, &'static str, fn(&MarketStats) -> u64);
+/// Every metric name, its kind and help text.
+const DESCRIBED: [(Kind, &str, &str); 8] = [
+    (Kind::Counter, EVENTS_SETTLED, "Queue events settled by this crank."),
+    (Kind::Gauge, QUEUE_DEPTH, "Pending fill queue events."),
+    (Kind::Gauge, LAG_SLOTS, "Slots since the queue last became non-empty."),
+    (Kind::Counter, COMPUTE_UNITS, "Compute units used by this crank's transactions."),
+    (Kind::Counter, TRANSACTIONS, "Transactions by result and reason."),
+    (Kind::Counter, "solex_crank_fees_lamports_total", "Transaction fees paid."),
+    (Kind::Gauge, "solex_crank_ws_connected", "1 while the websocket subscriptions are up (else polling only)."),
+    (Kind::Gauge, "solex_crank_rpc_up", "1 while RPC calls succeed."),
+];
 
-#[derive(Default)]
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
 struct Inner {
-    markets: BTreeMap<Pubkey, MarketStats>,
-    /// (result, reason) -> count; result is sent, confirmed or failed.
-    transactions: BTreeMap<(&'static str, String), u64>,
-    fees_lamports: u64,
-    last_success: Option<Instant>,
-    rpc_ok: bool,
-    ws_connected: bool,
+    registry: Registry,
+    fees: metrics::Counter,
+    ws_connected: metrics::Gauge,
+    rpc_up: metrics::Gauge,
+    /// What /health answers: RPC calls succeed.
+    rpc_ok: AtomicBool,
 }
 
-#[derive(Clone, Default)]
-pub struct Metrics(Arc<Mutex<Inner>>);
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new(&[1.0]);
+        for (kind, name, help) in DESCRIBED {
+            registry.describe(kind, name, help);
+        }
+        Self(Arc::new(Inner {
+            fees: registry.counter("solex_crank_fees_lamports_total", &[]),
+            ws_connected: registry.gauge("solex_crank_ws_connected", &[]),
+            rpc_up: registry.gauge("solex_crank_rpc_up", &[]),
+            rpc_ok: AtomicBool::new(false),
+            registry,
+        }))
+    }
+}
 
 impl Metrics {
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        f(&mut self.0.lock().expect("metrics lock"))
+    fn market_label(market: &Pubkey) -> [(&'static str, String); 1] {
+        [("market", market.to_string())]
     }
 
-    pub fn market(&self, market: Pubkey, f: impl FnOnce(&mut MarketStats)) {
-        self.with(|i| f(i.markets.entry(market).or_default()))
+    /// The market's queue was found empty.
+    pub fn market_idle(&self, market: &Pubkey) {
+        let label = Self::market_label(market);
+        self.0.registry.gauge(QUEUE_DEPTH, &label).set(0.0);
+        self.0.registry.gauge(LAG_SLOTS, &label).set(0.0);
     }
 
-    pub fn market_stats(&self, market: &Pubkey) -> MarketStats {
-        self.with(|i| i.markets.get(market).cloned().unwrap_or_default())
+    /// A settlement transaction landed: `settled` events, `depth` left in the queue,
+    /// `lag_slots` since the oldest of them was first seen.
+    pub fn market_settled(&self, market: &Pubkey, settled: u64, depth: u64, compute_units: u64, lag_slots: u64) {
+        let label = Self::market_label(market);
+        let r = &self.0.registry;
+        r.counter(EVENTS_SETTLED, &label).increment(settled);
+        r.gauge(QUEUE_DEPTH, &label).set(depth as f64);
+        r.counter(COMPUTE_UNITS, &label).increment(compute_units);
+        r.gauge(LAG_SLOTS, &label).set(lag_slots as f64);
     }
 
+    /// `result` is sent, confirmed or failed.
     pub fn transaction(&self, result: &'static str, reason: &str) {
-        self.with(|i| *i.transactions.entry((result, reason.to_string())).or_default() += 1)
+        self.0
+            .registry
+            .counter(TRANSACTIONS, &[("result", result.to_string()), ("reason", reason.to_string())])
+            .increment(1)
     }
 
     pub fn fee(&self, lamports: u64) {
-        self.with(|i| i.fees_lamports += lamports)
+        self.0.fees.increment(lamports)
     }
 
     pub fn rpc_ok(&self, ok: bool) {
-        self.with(|i| {
-            i.rpc_ok = ok;
-            if ok {
-                i.last_success = Some(Instant::now());
-            }
-        })
-    }
-
-    pub fn render(&self) -> String {
-        self.with(|i| {
-            let mut out = String::new();
-            let per_market: [PerMarket; 4] = [
-                ("solex_crank_events_settled_total", "counter", "Queue events settled by this crank.", |s| {
-                    s.events_settled
-                }),
-                ("solex_crank_queue_depth", "gauge", "Pending fill queue events.", |s| s.queue_depth),
-                ("solex_crank_lag_slots", "gauge", "Slots since the queue last became non-empty.", |s| s.lag_slots),
-                (
-                    "solex_crank_compute_units_total",
-                    "counter",
-                    "Compute units used by this crank's transactions.",
-                    |s| s.compute_units,
-                ),
-            ];
-            for (name, kind, help, value) in per_market {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-                for (m, s) in &i.markets {
-                    let _ = writeln!(out, "{name}{{market=\"{m}\"}} {}", value(s));
-                }
-            }
-            let name = "solex_crank_transactions_total";
-            let _ = writeln!(out, "# HELP {name} Transactions by result and reason.\n# TYPE {name} counter");
-            for ((result, reason), count) in &i.transactions {
-                let _ = writeln!(out, "{name}{{result=\"{result}\",reason=\"{reason}\"}} {count}");
-            }
-            let name = "solex_crank_fees_lamports_total";
-            let _ = writeln!(
-                out,
-                "# HELP {name} Transaction fees paid.\n# TYPE {name} counter\n{name} {}",
-                i.fees_lamports
-            );
-            let name = "solex_crank_ws_connected";
-            let _ = writeln!(
-                out,
-                "# HELP {name} 1 while the websocket subscriptions are up (else polling only).\n# TYPE {name} gauge\n{name} {}",
-                i.ws_connected as u8
-            );
-            let name = "solex_crank_rpc_up";
-            let _ = writeln!(
-                out,
-                "# HELP {name} 1 while RPC calls succeed.\n# TYPE {name} gauge\n{name} {}",
-                i.rpc_ok as u8
-            );
-            out
-        })
+        self.0.rpc_ok.store(ok, Ordering::Relaxed);
+        self.0.rpc_up.set(ok as u8 as f64);
     }
 
     pub fn ws_connected(&self, up: bool) {
-        self.with(|i| i.ws_connected = up)
+        self.0.ws_connected.set(up as u8 as f64)
     }
 
     /// Healthy while RPC calls succeed.
     pub fn healthy(&self) -> bool {
-        self.with(|i| i.rpc_ok)
+        self.0.rpc_ok.load(Ordering::Relaxed)
+    }
+
+    pub fn render(&self) -> String {
+        self.0.registry.render()
     }
 }
 

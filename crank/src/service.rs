@@ -237,10 +237,7 @@ async fn crank_market(
                 match outcome {
                     Outcome::Idle => {
                         pending_since = None;
-                        m.market(market, |s| {
-                            s.queue_depth = 0;
-                            s.lag_slots = 0;
-                        });
+                        m.market_idle(&market);
                     }
                     Outcome::Settled { settled, depth_before, compute_units, fee } => {
                         let since = *pending_since.get_or_insert(slot.unwrap_or_default());
@@ -249,12 +246,8 @@ async fn crank_market(
                         if budgeted {
                             shared.unlisted_budget.lock().expect("budget lock").record(Instant::now(), fee);
                         }
-                        m.market(market, |s| {
-                            s.events_settled += settled;
-                            s.queue_depth = depth_before - settled;
-                            s.compute_units += compute_units;
-                            s.lag_slots = slot.unwrap_or_default().saturating_sub(since);
-                        });
+                        let lag = slot.unwrap_or_default().saturating_sub(since);
+                        m.market_settled(&market, settled, depth_before - settled, compute_units, lag);
                         if depth_before == settled {
                             pending_since = None;
                         }

@@ -1,79 +1,137 @@
-//! Prometheus metrics of the indexer, rendered in the text exposition format at `/metrics`.
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+//! Prometheus metrics of the indexer, served at `/metrics`: `metrics` handles on the
+//! service kit's registry (`solex_sdk::service::Registry`).
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use metrics::{Counter, Gauge};
+use solex_sdk::service::{Kind, Registry};
 
 /// Latency histogram bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Default)]
-struct Histogram {
-    /// Cumulative counts per bound in `BUCKETS`.
-    buckets: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
+const HTTP_REQUESTS: &str = "solex_indexer_http_requests_total";
+const HTTP_DURATION: &str = "solex_indexer_http_request_duration_seconds";
+const MARKET_SEQ: &str = "solex_indexer_market_seq";
 
-/// Requests by route (the route's template, so the label set stays bounded) and status.
-#[derive(Default)]
-pub struct Http {
-    requests: BTreeMap<(String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
-}
+/// Every metric name, its kind and help text.
+const DESCRIBED: [(Kind, &str, &str); 17] = [
+    (Kind::Counter, "solex_indexer_transactions_total", "Program transactions indexed."),
+    (Kind::Counter, "solex_indexer_events_total", "Events newly written to the event log."),
+    (Kind::Counter, "solex_indexer_backfill_errors_total", "Backfill passes that failed."),
+    (Kind::Counter, "solex_indexer_redis_errors_total", "Failed Redis publishes."),
+    (Kind::Gauge, "solex_indexer_indexed_slot", "Slot of the newest transaction indexed."),
+    (Kind::Gauge, "solex_indexer_ws_clients", "Connected WebSocket clients."),
+    (Kind::Counter, "solex_indexer_finalized_total", "Transactions marked finalized."),
+    (Kind::Counter, "solex_indexer_rolled_back_events_total", "Events rolled back (dropped forks)."),
+    (Kind::Counter, "solex_indexer_ws_dropped_total", "WebSocket clients dropped as too slow."),
+    (Kind::Gauge, "solex_indexer_chain_slot", "Confirmed slot at the start of the latest ingestion pass."),
+    (Kind::Gauge, "solex_indexer_synced_slot", "Every transaction up to this slot is indexed."),
+    (Kind::Gauge, "solex_indexer_synced_timestamp_seconds", "Unix time of the latest successful pass."),
+    (Kind::Gauge, "solex_indexer_writer", "1 while this indexer is the writer (holds the writer lock)."),
+    (
+        Kind::Gauge,
+        "solex_indexer_quarantined_markets",
+        "Markets whose derived tables stopped at an event that could not be derived (see /health).",
+    ),
+    (Kind::Counter, HTTP_REQUESTS, "HTTP requests by route and status."),
+    (Kind::Histogram, HTTP_DURATION, "HTTP request latency by route."),
+    (Kind::Gauge, MARKET_SEQ, "Newest event sequence number stored per market."),
+];
 
-#[derive(Default)]
 pub struct Metrics {
-    pub transactions: AtomicU64,
-    pub events: AtomicU64,
-    pub backfill_errors: AtomicU64,
-    pub redis_errors: AtomicU64,
-    /// Slot of the newest transaction indexed.
-    pub indexed_slot: AtomicU64,
-    pub ws_clients: AtomicI64,
-    pub ws_dropped: AtomicU64,
+    registry: Registry,
+    pub transactions: Counter,
+    pub events: Counter,
+    pub backfill_errors: Counter,
+    pub redis_errors: Counter,
+    pub ws_clients: Gauge,
+    pub ws_dropped: Counter,
     /// Transactions confirmed as finalized.
-    pub finalized: AtomicU64,
+    pub finalized: Counter,
     /// Events removed because their transaction was dropped.
-    pub rolled_back: AtomicU64,
+    pub rolled_back: Counter,
+    /// 1 while this process is the writer (holds the writer lock), else 0.
+    pub writer: Gauge,
     /// The cluster's confirmed slot at the start of the latest ingestion pass.
-    pub chain_slot: AtomicU64,
+    chain_slot: Slot,
     /// The chain slot at the start of the latest pass that succeeded: every
     /// transaction up to it is indexed (lag in slots = chain_slot - synced_slot).
-    pub synced_slot: AtomicU64,
+    synced_slot: Slot,
+    indexed_slot: Slot,
     /// Unix time of the latest successful pass.
-    pub synced_at: AtomicU64,
-    /// 1 while this process is the writer (holds the writer lock), else 0.
-    pub writer: AtomicU64,
-    pub http: Mutex<Http>,
+    synced_at: Gauge,
+    quarantined: Gauge,
+}
+
+/// A slot gauge that only moves forward.
+struct Slot(AtomicU64, Gauge);
+
+impl Slot {
+    fn raise(&self, slot: u64) {
+        let newest = self.0.fetch_max(slot, Ordering::Relaxed).max(slot);
+        self.1.set(newest as f64);
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new(&BUCKETS);
+        for (kind, name, help) in DESCRIBED {
+            registry.describe(kind, name, help);
+        }
+        let counter = |name| registry.counter(name, &[]);
+        let gauge = |name| registry.gauge(name, &[]);
+        let slot = |name| Slot(AtomicU64::new(0), gauge(name));
+        Self {
+            transactions: counter("solex_indexer_transactions_total"),
+            events: counter("solex_indexer_events_total"),
+            backfill_errors: counter("solex_indexer_backfill_errors_total"),
+            redis_errors: counter("solex_indexer_redis_errors_total"),
+            ws_clients: gauge("solex_indexer_ws_clients"),
+            ws_dropped: counter("solex_indexer_ws_dropped_total"),
+            finalized: counter("solex_indexer_finalized_total"),
+            rolled_back: counter("solex_indexer_rolled_back_events_total"),
+            writer: gauge("solex_indexer_writer"),
+            chain_slot: slot("solex_indexer_chain_slot"),
+            synced_slot: slot("solex_indexer_synced_slot"),
+            indexed_slot: slot("solex_indexer_indexed_slot"),
+            synced_at: gauge("solex_indexer_synced_timestamp_seconds"),
+            quarantined: gauge("solex_indexer_quarantined_markets"),
+            registry,
+        }
+    }
 }
 
 impl Metrics {
     /// Counts one backfill pass.
     pub fn record(&self, report: &crate::ingest::Report) {
-        self.transactions.fetch_add(report.transactions as u64, Ordering::Relaxed);
-        self.events.fetch_add(report.inserted, Ordering::Relaxed);
-        self.redis_errors.fetch_add(report.publish_failures, Ordering::Relaxed);
+        self.transactions.increment(report.transactions as u64);
+        self.events.increment(report.inserted);
+        self.redis_errors.increment(report.publish_failures);
         if let Some(slot) = report.last_slot {
-            self.indexed_slot.fetch_max(slot, Ordering::Relaxed);
+            self.indexed_slot.raise(slot);
         }
     }
 
-    /// Counts one HTTP request (WebSocket upgrades count, without a latency).
+    /// The chain's slot at the start of an ingestion pass.
+    pub fn chain_slot(&self, slot: u64) {
+        self.chain_slot.raise(slot);
+    }
+
+    /// A pass that started at `chain_slot` succeeded.
+    pub fn synced(&self, chain_slot: u64) {
+        self.synced_slot.raise(chain_slot);
+        self.synced_at.set(std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs()) as f64);
+    }
+
+    /// Counts one HTTP request (WebSocket upgrades count, without a latency). `route`
+    /// is the route's template, so the label set stays bounded.
     pub fn request(&self, route: &str, status: u16, took: Option<Duration>) {
-        let mut http = self.http.lock().expect("metrics lock");
-        *http.requests.entry((route.to_string(), status)).or_default() += 1;
+        self.registry
+            .counter(HTTP_REQUESTS, &[("route", route.to_string()), ("status", status.to_string())])
+            .increment(1);
         if let Some(took) = took {
-            let h = http.latency.entry(route.to_string()).or_default();
-            let secs = took.as_secs_f64();
-            for (bound, n) in BUCKETS.iter().zip(h.buckets.iter_mut()) {
-                if secs <= *bound {
-                    *n += 1;
-                }
-            }
-            h.sum += secs;
-            h.count += 1;
+            self.registry.histogram(HTTP_DURATION, &[("route", route.to_string())]).record(took.as_secs_f64());
         }
     }
 
@@ -81,66 +139,47 @@ impl Metrics {
     /// `quarantined` how many markets' derivation stopped at an event (from the
     /// database, so every replica reports it).
     pub fn render(&self, markets: &[(String, i64)], quarantined: i64) -> String {
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = writeln!(out, "# HELP solex_indexer_{name} {help}\n# TYPE solex_indexer_{name} {kind}");
-            let _ = writeln!(out, "solex_indexer_{name} {value}");
-        };
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
-        metric("transactions_total", "counter", "Program transactions indexed.", get(&self.transactions));
-        metric("events_total", "counter", "Events newly written to the event log.", get(&self.events));
-        metric("backfill_errors_total", "counter", "Backfill passes that failed.", get(&self.backfill_errors));
-        metric("redis_errors_total", "counter", "Failed Redis publishes.", get(&self.redis_errors));
-        metric("indexed_slot", "gauge", "Slot of the newest transaction indexed.", get(&self.indexed_slot));
-        metric(
-            "ws_clients",
-            "gauge",
-            "Connected WebSocket clients.",
-            self.ws_clients.load(Ordering::Relaxed).to_string(),
-        );
-        metric("finalized_total", "counter", "Transactions marked finalized.", get(&self.finalized));
-        metric("rolled_back_events_total", "counter", "Events rolled back (dropped forks).", get(&self.rolled_back));
-        metric("ws_dropped_total", "counter", "WebSocket clients dropped as too slow.", get(&self.ws_dropped));
-        metric(
-            "chain_slot",
-            "gauge",
-            "Confirmed slot at the start of the latest ingestion pass.",
-            get(&self.chain_slot),
-        );
-        metric("synced_slot", "gauge", "Every transaction up to this slot is indexed.", get(&self.synced_slot));
-        metric("synced_timestamp_seconds", "gauge", "Unix time of the latest successful pass.", get(&self.synced_at));
-        metric("writer", "gauge", "1 while this indexer is the writer (holds the writer lock).", get(&self.writer));
-        metric(
-            "quarantined_markets",
-            "gauge",
-            "Markets whose derived tables stopped at an event that could not be derived (see /health).",
-            quarantined.to_string(),
-        );
-        let http = self.http.lock().expect("metrics lock");
-        let name = "solex_indexer_http_requests_total";
-        let _ = writeln!(out, "# HELP {name} HTTP requests by route and status.\n# TYPE {name} counter");
-        for ((route, status), n) in &http.requests {
-            let _ = writeln!(out, "{name}{{route=\"{route}\",status=\"{status}\"}} {n}");
-        }
-        let name = "solex_indexer_http_request_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} HTTP request latency by route.\n# TYPE {name} histogram");
-        for (route, h) in &http.latency {
-            for (bound, n) in BUCKETS.iter().zip(h.buckets) {
-                let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}");
-            }
-            let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(
-                out,
-                "{name}_sum{{route=\"{route}\"}} {}\n{name}_count{{route=\"{route}\"}} {}",
-                h.sum, h.count
-            );
-        }
-        drop(http);
-        let _ = writeln!(out, "# HELP solex_indexer_market_seq Newest event sequence number stored per market.");
-        let _ = writeln!(out, "# TYPE solex_indexer_market_seq gauge");
+        self.quarantined.set(quarantined as f64);
         for (market, seq) in markets {
-            let _ = writeln!(out, "solex_indexer_market_seq{{market=\"{market}\"}} {seq}");
+            self.registry.gauge(MARKET_SEQ, &[("market", market.clone())]).set(*seq as f64);
         }
-        out
+        self.registry.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exposition lines the dashboards and alert rules read, names and labels as before.
+    #[test]
+    fn renders_the_names_and_labels_the_dashboards_read() {
+        let m = Metrics::default();
+        m.request("/markets", 200, Some(Duration::from_millis(3)));
+        m.request("/ws", 101, None);
+        m.rolled_back.increment(1);
+        m.writer.set(1.0);
+        m.chain_slot(500);
+        m.chain_slot(400);
+        let text = m.render(&[("M1".into(), 7)], 1);
+        for line in [
+            "solex_indexer_http_requests_total{route=\"/markets\",status=\"200\"} 1",
+            "solex_indexer_http_requests_total{route=\"/ws\",status=\"101\"} 1",
+            "solex_indexer_http_request_duration_seconds_bucket{route=\"/markets\",le=\"0.0025\"} 0",
+            "solex_indexer_http_request_duration_seconds_bucket{route=\"/markets\",le=\"0.005\"} 1",
+            "solex_indexer_http_request_duration_seconds_bucket{route=\"/markets\",le=\"+Inf\"} 1",
+            "solex_indexer_http_request_duration_seconds_count{route=\"/markets\"} 1",
+            "solex_indexer_rolled_back_events_total 1",
+            "solex_indexer_writer 1",
+            "solex_indexer_chain_slot 500",
+            "solex_indexer_quarantined_markets 1",
+            "solex_indexer_market_seq{market=\"M1\"} 7",
+            "# TYPE solex_indexer_http_request_duration_seconds histogram",
+            "# HELP solex_indexer_writer 1 while this indexer is the writer (holds the writer lock).",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");
+        }
+        // A second registry (another service in this process) starts from zero.
+        assert!(Metrics::default().render(&[], 0).lines().any(|l| l == "solex_indexer_rolled_back_events_total 0"));
     }
 }

@@ -3,7 +3,6 @@
 //! both stop accepting connections and answer every request already accepted
 //! (within the drain bound) before returning.
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,7 +79,7 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: Shutdown) -> anyhow
     // becomes the writer, stopped if it ever stops being it).
     let mut publisher: Option<tokio::task::JoinHandle<()>> = None;
     let mut writer = db::WriterLock::new(pool.clone());
-    let mut standing_by = false;
+    let (mut standing_by, mut writing) = (false, false);
     let hub = client.clone().map(Hub::start);
     let app =
         App { db: api_pool, hub, cache, metrics: metrics.clone(), rpc: Some(rpc.clone()), shutdown: shutdown.clone() };
@@ -101,7 +100,8 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: Shutdown) -> anyhow
                 if !std::mem::replace(&mut standing_by, true) {
                     tracing::info!("another indexer is the writer: serving the API and standing by");
                 }
-                metrics.writer.store(0, Ordering::Relaxed);
+                writing = false;
+                metrics.writer.set(0.0);
                 if let Some(p) = publisher.take() {
                     p.abort();
                 }
@@ -115,7 +115,8 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: Shutdown) -> anyhow
                 continue;
             }
             standing_by = false;
-            if metrics.writer.swap(1, Ordering::Relaxed) == 0 {
+            if !std::mem::replace(&mut writing, true) {
+                metrics.writer.set(1.0);
                 tracing::info!("this indexer is the writer");
                 publisher = client.clone().map(|c| tokio::spawn(crate::live::run_publisher(c)));
             }
@@ -123,15 +124,13 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: Shutdown) -> anyhow
             let r = rpc.clone();
             let chain_slot = tokio::task::spawn_blocking(move || r.slot()).await?.ok();
             if let Some(slot) = chain_slot {
-                metrics.chain_slot.fetch_max(slot, Ordering::Relaxed);
+                metrics.chain_slot(slot);
             }
             tokio::select! {
                 r = ingest::backfill(rpc.clone(), &pool, solex::ID, None, redis.as_mut()) => match r {
                     Ok(report) => {
                         if let Some(slot) = chain_slot {
-                            metrics.synced_slot.fetch_max(slot, Ordering::Relaxed);
-                            let now = std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs());
-                            metrics.synced_at.store(now, Ordering::Relaxed);
+                            metrics.synced(slot);
                         }
                         if report.transactions > 0 {
                             tracing::info!(transactions = report.transactions, inserted = report.inserted, "indexed");
@@ -140,17 +139,17 @@ pub async fn run(api_pool: PgPool, config: Config, shutdown: Shutdown) -> anyhow
                     }
                     Err(e) => {
                         tracing::warn!(error = format!("{e:#}"), "backfill failed; retrying");
-                        metrics.backfill_errors.fetch_add(1, Ordering::Relaxed);
+                        metrics.backfill_errors.increment(1);
                     }
                 },
                 _ = shutdown.triggered() => return Ok(()),
             }
             match ingest::finalize(rpc.clone(), &pool, redis.as_mut()).await {
                 Ok(f) => {
-                    metrics.finalized.fetch_add(f.finalized as u64, Ordering::Relaxed);
+                    metrics.finalized.increment(f.finalized as u64);
                     for r in &f.rolled_back {
                         tracing::warn!(market = r.market, from_seq = r.from_seq, events = r.events, "rolled back");
-                        metrics.rolled_back.fetch_add(r.events, Ordering::Relaxed);
+                        metrics.rolled_back.increment(r.events);
                     }
                 }
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "finality check failed; retrying"),

@@ -19,7 +19,6 @@
 //! each message out to the clients subscribed to it, as the bytes the publisher
 //! rendered once.
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,7 +129,7 @@ async fn client(socket: WebSocket, app: App) {
         let _ = to_client.send(error("unavailable", "live feed not configured")).await;
         return;
     };
-    app.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
+    app.metrics.ws_clients.increment(1.0);
     let (out, mut queue) = mpsc::channel::<Message>(CLIENT_QUEUE);
     let (kick, mut kicked) = mpsc::channel::<()>(1);
     let writer = tokio::spawn(async move {
@@ -208,10 +207,10 @@ async fn client(socket: WebSocket, app: App) {
     drop(out);
     if too_slow {
         tracing::warn!("dropped a WebSocket client that does not keep up");
-        app.metrics.ws_dropped.fetch_add(1, Ordering::Relaxed);
+        app.metrics.ws_dropped.increment(1);
         // Its socket is not draining: waiting for the queue to flush could take forever.
         writer.abort();
     }
     let _ = writer.await;
-    app.metrics.ws_clients.fetch_sub(1, Ordering::Relaxed);
+    app.metrics.ws_clients.decrement(1.0);
 }

@@ -101,3 +101,83 @@ pub async fn serve_http(
         }
     }
 }
+
+/// A service's metrics: the `metrics` crate's handles, registered on a Prometheus
+/// recorder of the service's own and rendered in the text exposition format. Not
+/// the process-global recorder, so services sharing a process (tests, benchmarks)
+/// keep their numbers apart; cloning shares the same metrics.
+#[derive(Clone)]
+pub struct Registry(Arc<Recorder>);
+
+struct Recorder {
+    recorder: metrics_exporter_prometheus::PrometheusRecorder,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// What kind of metric a name is, with its help text (`Registry::describe`).
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+impl Registry {
+    /// Histograms are rendered as Prometheus histograms with these bucket bounds.
+    pub fn new(buckets: &[f64]) -> Self {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(buckets)
+            .expect("histogram buckets must not be empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        let inner = Arc::new(Recorder { recorder, handle });
+        // Histogram samples are folded into their buckets by upkeep (the exporter's
+        // own installer runs it too); it stops with the last clone of the registry.
+        let weak = Arc::downgrade(&inner);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(5));
+            match weak.upgrade() {
+                Some(r) => r.handle.run_upkeep(),
+                None => return,
+            }
+        });
+        Self(inner)
+    }
+
+    /// The `# HELP` text of a metric name (each name is described once, up front).
+    pub fn describe(&self, kind: Kind, name: &'static str, help: &'static str) {
+        use metrics::Recorder as _;
+        let r = &self.0.recorder;
+        match kind {
+            Kind::Counter => r.describe_counter(name.into(), None, help.into()),
+            Kind::Gauge => r.describe_gauge(name.into(), None, help.into()),
+            Kind::Histogram => r.describe_histogram(name.into(), None, help.into()),
+        }
+    }
+
+    pub fn counter(&self, name: &'static str, labels: &[(&'static str, String)]) -> metrics::Counter {
+        use metrics::Recorder as _;
+        self.0.recorder.register_counter(&key(name, labels), &METADATA)
+    }
+
+    pub fn gauge(&self, name: &'static str, labels: &[(&'static str, String)]) -> metrics::Gauge {
+        use metrics::Recorder as _;
+        self.0.recorder.register_gauge(&key(name, labels), &METADATA)
+    }
+
+    pub fn histogram(&self, name: &'static str, labels: &[(&'static str, String)]) -> metrics::Histogram {
+        use metrics::Recorder as _;
+        self.0.recorder.register_histogram(&key(name, labels), &METADATA)
+    }
+
+    /// The exposition text, for `/metrics`.
+    pub fn render(&self) -> String {
+        self.0.handle.render()
+    }
+}
+
+fn key(name: &'static str, labels: &[(&'static str, String)]) -> metrics::Key {
+    metrics::Key::from_parts(name, labels.iter().map(|(k, v)| metrics::Label::new(*k, v.clone())).collect::<Vec<_>>())
+}
