@@ -1,18 +1,20 @@
-//! Configuration: a TOML file, overridden by command-line flags.
+//! Configuration: a TOML file, overridden by command-line flags; each option is
+//! declared once, on `Args` (its flag and its key in the file).
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use solex_sdk::Pubkey;
 
 /// The percentile fee policy's cap when none is configured (micro-lamports per
 /// compute unit): at most ~9,200 lamports on a full 32-event `consume_events`.
 pub const DEFAULT_PRIORITY_FEE_CAP: u64 = 100_000;
 
-#[derive(Parser, Debug, Default)]
+#[derive(Parser, Serialize, Deserialize, Debug, Default)]
+#[serde(default, deny_unknown_fields)]
 #[command(
     name = "solex-crank",
     about = "Settles Solex markets: runs consume_events whenever a fill queue is not empty"
@@ -20,6 +22,7 @@ pub const DEFAULT_PRIORITY_FEE_CAP: u64 = 100_000;
 pub struct Args {
     /// TOML configuration file (flags override it).
     #[arg(long, short)]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     #[arg(long, env = "SOLEX_RPC_URL")]
     pub rpc_url: Option<String>,
@@ -60,29 +63,21 @@ pub struct Args {
     /// The percentile policy's cap (default: the fixed fee if given and not 0, else 100,000).
     #[arg(long)]
     pub priority_fee_max_micro_lamports: Option<u64>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct File {
-    rpc_url: Option<String>,
-    ws_url: Option<String>,
-    keypair: Option<PathBuf>,
-    markets: Option<Vec<String>>,
-    authorities: Option<Vec<String>>,
-    unlisted_budget_lamports: Option<u64>,
-    max_unlisted_markets: Option<usize>,
-    batch: Option<u8>,
-    max_makers: Option<usize>,
-    poll_ms: Option<u64>,
-    commitment: Option<String>,
-    metrics_addr: Option<SocketAddr>,
-    priority_fee_micro_lamports: Option<u64>,
-    priority_fee_percentile: Option<u8>,
-    priority_fee_max_micro_lamports: Option<u64>,
-    concurrency: Option<usize>,
-    confirm_timeout_ms: Option<u64>,
-    rediscover_ms: Option<u64>,
+    /// At most this many unlisted markets are cranked at once (default 16).
+    #[arg(long)]
+    pub max_unlisted_markets: Option<usize>,
+    /// Distinct maker accounts per transaction (default 20, at most 28).
+    #[arg(long)]
+    pub max_makers: Option<usize>,
+    /// Markets settled at the same time (default 4).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// How long to wait for a transaction's confirmation (default 30,000).
+    #[arg(long)]
+    pub confirm_timeout_ms: Option<u64>,
+    /// How often discovery looks for new markets (default 10,000).
+    #[arg(long)]
+    pub rediscover_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -127,26 +122,15 @@ pub struct Config {
 
 impl Config {
     pub fn load(args: Args) -> anyhow::Result<Self> {
-        let file: File = match &args.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
-            }
-            None => File::default(),
-        };
-        let markets = if args.markets.is_empty() { file.markets.unwrap_or_default() } else { args.markets };
+        let file = args.config.clone();
+        let a = solex_sdk::service::layered(args, file.as_deref())?;
         let keys = |what: &str, list: &[String]| {
             list.iter()
                 .map(|m| Pubkey::from_str(m).with_context(|| format!("{what} {m:?} is not a base58 address")))
                 .collect::<anyhow::Result<Vec<_>>>()
         };
-        let markets = keys("market", &markets)?;
-        let authorities =
-            if args.authorities.is_empty() { file.authorities.unwrap_or_default() } else { args.authorities };
-        let authorities = keys("authority", &authorities)?;
-        let fixed_fee = args.priority_fee_micro_lamports.or(file.priority_fee_micro_lamports);
-        let rpc_url = args.rpc_url.or(file.rpc_url).unwrap_or_else(|| "http://127.0.0.1:8899".into());
-        let ws_url = match args.ws_url.or(file.ws_url) {
+        let rpc_url = a.rpc_url.unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        let ws_url = match a.ws_url {
             Some(none) if none == "none" => None,
             Some(url) => Some(url),
             None => Some(solex_sdk::wake::default_ws_url(&rpc_url)?),
@@ -154,33 +138,28 @@ impl Config {
         let config = Config {
             rpc_url,
             ws_url,
-            keypair: args
+            keypair: a
                 .keypair
-                .or(file.keypair)
                 .context("a fee payer keypair is required (--keypair or `keypair` in the config file)")?,
-            markets,
-            authorities,
-            unlisted_budget_lamports: args.unlisted_budget_lamports.or(file.unlisted_budget_lamports).unwrap_or(0),
-            max_unlisted_markets: file.max_unlisted_markets.unwrap_or(16),
-            batch: args.batch.or(file.batch).unwrap_or(solex::matching::MAX_BATCH),
-            max_makers: file.max_makers.unwrap_or(20),
-            poll_ms: args.poll_ms.or(file.poll_ms).unwrap_or(400),
-            commitment: args.commitment.or(file.commitment).unwrap_or_else(|| "confirmed".into()),
-            metrics_addr: args
-                .metrics_addr
-                .or(file.metrics_addr)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
-            priority_fee_micro_lamports: fixed_fee.unwrap_or(0),
-            priority_fee_percentile: args.priority_fee_percentile.or(file.priority_fee_percentile),
-            priority_fee_max_micro_lamports: args
+            markets: keys("market", &a.markets)?,
+            authorities: keys("authority", &a.authorities)?,
+            unlisted_budget_lamports: a.unlisted_budget_lamports.unwrap_or(0),
+            max_unlisted_markets: a.max_unlisted_markets.unwrap_or(16),
+            batch: a.batch.unwrap_or(solex::matching::MAX_BATCH),
+            max_makers: a.max_makers.unwrap_or(20),
+            poll_ms: a.poll_ms.unwrap_or(400),
+            commitment: a.commitment.unwrap_or_else(|| "confirmed".into()),
+            metrics_addr: a.metrics_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
+            priority_fee_micro_lamports: a.priority_fee_micro_lamports.unwrap_or(0),
+            priority_fee_percentile: a.priority_fee_percentile,
+            priority_fee_max_micro_lamports: a
                 .priority_fee_max_micro_lamports
-                .or(file.priority_fee_max_micro_lamports)
                 // A fixed fee of 0 (the example file's) is no cap: it would pay 0 always.
-                .or(fixed_fee.filter(|&f| f > 0))
+                .or(a.priority_fee_micro_lamports.filter(|&f| f > 0))
                 .unwrap_or(DEFAULT_PRIORITY_FEE_CAP),
-            concurrency: file.concurrency.unwrap_or(4).max(1),
-            confirm_timeout_ms: file.confirm_timeout_ms.unwrap_or(30_000),
-            rediscover_ms: file.rediscover_ms.unwrap_or(10_000),
+            concurrency: a.concurrency.unwrap_or(4).max(1),
+            confirm_timeout_ms: a.confirm_timeout_ms.unwrap_or(30_000),
+            rediscover_ms: a.rediscover_ms.unwrap_or(10_000),
         };
         if config.batch == 0 || config.batch > solex::matching::MAX_BATCH {
             bail!("batch must be 1..={}, not {}", solex::matching::MAX_BATCH, config.batch);
@@ -265,6 +244,28 @@ mod tests {
         assert_eq!(default_ws_url("https://rpc.example.com").unwrap(), "wss://rpc.example.com/");
         let cfg = Config::load(Args { ws_url: Some("none".into()), ..minimal() });
         assert_eq!(cfg.unwrap().ws_url, None);
+    }
+
+    #[test]
+    fn a_file_and_flags_layer_key_by_key_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crank.toml");
+        let other = "11111111111111111111111111111113";
+        std::fs::write(
+            &path,
+            format!("keypair = \"f.json\"\nmarkets = [\"{AUTHORITY}\"]\nconcurrency = 2\npoll_ms = 50\n"),
+        )
+        .unwrap();
+        let file = || Args { config: Some(path.clone()), ..Args::default() };
+        let cfg = Config::load(Args { poll_ms: Some(70), ..file() }).unwrap();
+        assert_eq!((cfg.keypair, cfg.concurrency, cfg.poll_ms), ("f.json".into(), 2, 70));
+        assert_eq!(cfg.markets, vec![Pubkey::from_str(AUTHORITY).unwrap()], "no --market keeps the file's");
+        let flags = Args { markets: vec![other.into()], concurrency: Some(8), ..file() };
+        let cfg = Config::load(flags).unwrap();
+        assert_eq!((cfg.markets, cfg.concurrency), (vec![Pubkey::from_str(other).unwrap()], 8));
+        std::fs::write(&path, "keypair = \"f.json\"\nmarket = []\n").unwrap();
+        let err = format!("{:#}", Config::load(file()).unwrap_err());
+        assert!(err.contains("unknown field `market`"), "{err}");
     }
 
     #[test]

@@ -181,3 +181,28 @@ impl Registry {
 fn key(name: &'static str, labels: &[(&'static str, String)]) -> metrics::Key {
     metrics::Key::from_parts(name, labels.iter().map(|(k, v)| metrics::Label::new(*k, v.clone())).collect::<Vec<_>>())
 }
+
+/// Layered settings, each option declared once, on one struct that clap parses
+/// (flags and environment) and serde reads from a TOML file: the file's values,
+/// overridden by every flag given (a flag left unset, or a list left empty, keeps
+/// the file's). Unknown keys in the file are refused if `S` denies them.
+pub fn layered<S: serde::Serialize + serde::de::DeserializeOwned>(
+    flags: S,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<S> {
+    use anyhow::Context;
+    let Some(path) = file else { return Ok(flags) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut merged: serde_json::Map<String, serde_json::Value> =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let serde_json::Value::Object(given) = serde_json::to_value(flags)? else {
+        anyhow::bail!("settings must be a struct");
+    };
+    for (key, value) in given {
+        let unset = value.is_null() || value.as_array().is_some_and(|a| a.is_empty());
+        if !unset {
+            merged.insert(key, value);
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(merged)).with_context(|| format!("parsing {}", path.display()))
+}
