@@ -275,6 +275,23 @@ fn replaying_or_reordering_crank_instructions() {
     w.refused(&[consume], &[&cranker], &["QueueHeadMismatch"]);
 }
 
+/// A withdrawal into the vault itself would debit the trader and move no token,
+/// leaving tokens in the vault that no balance accounts for; a fee sweep into it
+/// likewise. Anchor refuses the vault passed twice as a mutable account.
+#[test]
+fn withdrawing_or_sweeping_into_the_vault_itself() {
+    let mut w = World::new();
+    let k = w.m.keys;
+    let mallory = w.mallory.keypair.insecure_clone();
+    let into_vault = ix::withdraw(mallory.pubkey(), &k, k.quote_vault, k.quote_mint, TOKEN_PROGRAM, 1000);
+    w.refused(&[into_vault], &[&mallory], &["ConstraintDuplicateMutableAccount"]);
+    let into_vault = ix::withdraw(mallory.pubkey(), &k, k.base_vault, k.base_mint, TOKEN_PROGRAM, 1000);
+    w.refused(&[into_vault], &[&mallory], &["ConstraintDuplicateMutableAccount"]);
+    let authority = w.m.mint_authority.insecure_clone();
+    let sweep = ix::sweep_fees(authority.pubkey(), &k, k.quote_vault, TOKEN_PROGRAM);
+    w.refused(&[sweep], &[&authority], &["ConstraintDuplicateMutableAccount"]);
+}
+
 #[test]
 fn closing_a_market_or_trader_with_funds_inside() {
     let mut w = World::new();
