@@ -210,13 +210,13 @@ fn substituting_mints_and_token_accounts() {
     // Depositing the other market's (worthless to this one) base mint as if it were this base.
     let fake = w.other.wallet(&mut w.l, 1 << 30, 1 << 30);
     let deposit = ix::deposit(mallory.pubkey(), &k, fake.base, o.base_mint, TOKEN_PROGRAM, 1000);
-    w.refused(&[deposit], &[&mallory], &["WrongMint"]);
+    w.refused(&[deposit], &[&mallory], &["WrongMint", "WrongTokenOwner"]);
     let deposit = substitute(
         ix::deposit(mallory.pubkey(), &k, w.mallory.base, k.base_mint, TOKEN_PROGRAM, 1000),
         w.mallory.base,
         fake.base,
     );
-    w.refused(&[deposit], &[&mallory], &["ConstraintTokenMint", "WrongMint", "token error 3"]);
+    w.refused(&[deposit], &[&mallory], &["ConstraintTokenMint", "WrongMint", "WrongTokenOwner", "token error 3"]);
     // Settling Alice's balances into Mallory's token accounts.
     let settle = ix::settle_funds(&k, w.alice.pubkey(), w.mallory.base, w.mallory.quote, TOKEN_PROGRAM, TOKEN_PROGRAM);
     w.refused(&[settle], &[&mallory], &["WrongTokenOwner"]);
@@ -275,21 +275,28 @@ fn replaying_or_reordering_crank_instructions() {
     w.refused(&[consume], &[&cranker], &["QueueHeadMismatch"]);
 }
 
-/// A withdrawal into the vault itself would debit the trader and move no token,
-/// leaving tokens in the vault that no balance accounts for; a fee sweep into it
-/// likewise. Anchor refuses the vault passed twice as a mutable account.
+/// A withdrawal lands only in a token account of the trader's owner. Into another
+/// market's vault over the same mints it used to land, stranding the tokens there,
+/// owned by no balance (the fuzz found it as a broken conservation check); into
+/// someone else's wallet it would be a gift nobody meant. Into the market's own vault
+/// (and a fee sweep into it) Anchor refuses the vault passed twice as mutable.
 #[test]
-fn withdrawing_or_sweeping_into_the_vault_itself() {
+fn withdrawing_into_an_account_the_owner_does_not_own() {
     let mut w = World::new();
     let k = w.m.keys;
-    let mallory = w.mallory.keypair.insecure_clone();
-    let into_vault = ix::withdraw(mallory.pubkey(), &k, k.quote_vault, k.quote_mint, TOKEN_PROGRAM, 1000);
-    w.refused(&[into_vault], &[&mallory], &["ConstraintDuplicateMutableAccount"]);
-    let into_vault = ix::withdraw(mallory.pubkey(), &k, k.base_vault, k.base_mint, TOKEN_PROGRAM, 1000);
-    w.refused(&[into_vault], &[&mallory], &["ConstraintDuplicateMutableAccount"]);
     let authority = w.m.mint_authority.insecure_clone();
+    let (same_mints, _) = create_market(&mut w.l, &authority, k.base_mint, k.quote_mint, market_args(7));
+    let mallory = w.mallory.keypair.insecure_clone();
+    let into = |to: Pubkey| ix::withdraw(mallory.pubkey(), &k, to, k.quote_mint, TOKEN_PROGRAM, 1000);
+    let stranded_before = token_balance(&w.l, &same_mints.quote_vault);
+    w.refused(&[into(same_mints.quote_vault)], &[&mallory], &["WrongTokenOwner"]);
+    assert_eq!(token_balance(&w.l, &same_mints.quote_vault), stranded_before);
+    w.refused(&[into(w.alice.quote)], &[&mallory], &["WrongTokenOwner"]);
+    w.refused(&[into(k.quote_vault)], &[&mallory], &["ConstraintDuplicateMutableAccount", "WrongTokenOwner"]);
     let sweep = ix::sweep_fees(authority.pubkey(), &k, k.quote_vault, TOKEN_PROGRAM);
     w.refused(&[sweep], &[&authority], &["ConstraintDuplicateMutableAccount"]);
+    // Into Mallory's own wallet it lands.
+    w.l.send(&[into(w.mallory.quote)], &[&mallory]).unwrap();
 }
 
 #[test]

@@ -14,7 +14,14 @@ use crate::events::{emit, Balances, Deposited, Withdrawn};
 pub struct MoveFunds<'info> {
     pub owned: OwnedTrader<'info>,
     /// The owner's token account (source of a deposit, destination of a withdrawal).
-    #[account(mut, token::mint = mint, token::token_program = token_program)]
+    /// Owned by the trader's owner, as settle_funds requires: a withdrawal can never
+    /// land in a token account nobody withdraws from, such as a market's vault.
+    #[account(
+        mut,
+        token::mint = mint,
+        token::token_program = token_program,
+        constraint = wallet.owner == owned.owner.key() @ SolexError::WrongTokenOwner,
+    )]
     pub wallet: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut)]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
