@@ -769,7 +769,12 @@ async fn the_page_seals_a_bid_for_a_batch_and_shows_its_fill_at_the_clearing_pri
     // A post-only bid goes to the book, as on any market.
     let (state, _, text) = submit(&mut page, "post_only", 7_800, 5, 1, "buy").await;
     assert_eq!(state, "ok", "{text}");
-    assert_eq!(chain_book(&chain(), &market).1, vec![[7_800, 5]]);
+    // "ok" may be "sent, not confirmed yet" (the relay's wait ran out on a busy machine).
+    let start = Instant::now();
+    while chain_book(&chain(), &market).1 != vec![[7_800, 5]] {
+        assert!(start.elapsed() < Duration::from_secs(30), "the post-only bid never rested: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // A batch that has just begun: its countdown is the chain's.
     let (batch, close) = tokio::task::block_in_place(|| bm.fresh_batch(0.6));
